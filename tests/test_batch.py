@@ -110,7 +110,9 @@ MOMENTS = st.datetimes(
     min_value=datetime(1995, 1, 1), max_value=datetime(2026, 1, 1), timezones=st.just(UTC)
 )
 RECENT = st.datetimes(
-    min_value=datetime(2025, 6, 15, 12), max_value=datetime(2025, 6, 15, 14), timezones=st.just(UTC)
+    min_value=datetime(2025, 6, 15, 12),
+    max_value=datetime(2025, 6, 15, 13, 46),
+    timezones=st.just(UTC),
 )
 TIMES = st.one_of(
     RECENT.map(lambda t: int(t.timestamp())),

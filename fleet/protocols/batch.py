@@ -95,7 +95,14 @@ def _decode_fix(item: object, received_at: datetime, rules: FixRules) -> Fix:
         if item.get(key) is None:
             raise FixError(key, "missing")
     raw = RawFix(
-        **{key: item.get(key) for key in _FIELDS},
+        time=item["time"],
+        lat=item["lat"],
+        lon=item["lon"],
+        speed_mps=item.get("speed_mps"),
+        heading_deg=item.get("heading_deg"),
+        accuracy_m=item.get("accuracy_m"),
+        altitude_m=item.get("altitude_m"),
+        battery_pct=item.get("battery_pct"),
         attributes={k: v for k, v in item.items() if k not in _FIELDS},
     )
     return validate_fix(raw, received_at=received_at, rules=rules)
