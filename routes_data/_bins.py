@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from _graph import Network
 from _routes import PlannedRoute
 
@@ -16,6 +17,8 @@ __all__ = ["PlacedBin", "largest_remainder", "place_bins"]
 
 _MIN_GAP_M = 30.0
 _MIN_EDGE_M = 45.0
+#: No bin in the roadway of another street.
+_MIN_KERB_M = 2.9
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def _passes(net: Network, route: PlannedRoute) -> dict[tuple[int, int], float]:
     }
 
 
-def _route_bins(net, index, route, quota, placed, rng) -> list[PlacedBin]:
+def _route_bins(net, index, route, quota, placed, rng, streets) -> list[PlacedBin]:
     """Place ``quota`` bins on random region edges, rejecting any too close to others."""
     passes = _passes(net, route)
     entry = route.nodes[route.start]
@@ -70,6 +73,8 @@ def _route_bins(net, index, route, quota, placed, rng) -> list[PlacedBin]:
             p = a + f * (b - a) + offset * np.array([-along[1], along[0]])
             if placed and np.min(np.hypot(*(np.array(placed) - p).T)) < _MIN_GAP_M:
                 continue
+            if len(streets.query(shapely.Point(p), predicate="dwithin", distance=_MIN_KERB_M)):
+                continue
             placed.append(p)
             m = passes[(u, v)] + f * float(net.length_m[e])
             bins.append(PlacedBin(index, e, float(p[0]), float(p[1]), m))
@@ -83,7 +88,8 @@ def place_bins(
     rng = np.random.default_rng(seed + 7)
     placed: list[np.ndarray] = []
     result: list[PlacedBin] = []
+    streets = shapely.STRtree(shapely.linestrings(net.xy[net.edges]))
     for i, (route, quota) in enumerate(zip(routes, quotas, strict=True)):
-        bins = _route_bins(net, i, route, quota, placed, rng)
+        bins = _route_bins(net, i, route, quota, placed, rng, streets)
         result.extend(sorted(bins, key=lambda b: b.progress_m))
     return result
