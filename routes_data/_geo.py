@@ -106,8 +106,7 @@ def geometry_json(geom: BaseGeometry) -> dict[str, Any]:
 def write_geojson(path: Path, features: list[dict[str, Any]], name: str) -> None:
     """Write a FeatureCollection with one feature per line, so diffs stay readable."""
     lines = [
-        json.dumps(f, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
-        for f in features
+        json.dumps(f, ensure_ascii=False, separators=(",", ":"), sort_keys=False) for f in features
     ]
     head = json.dumps({"type": "FeatureCollection", "name": name})[:-1]
     body = ",\n".join(lines)

@@ -96,7 +96,9 @@ def _regions(net: Network, eligible: np.ndarray, seeds: list[int], targets_m: li
     street_m = _grow(net, eligible, owner, [[s] for s in seeds], targets_m)
     short = [m < _MIN_STREET_M for m in street_m]
     if any(short):
-        members = [[v for v, o in owner.items() if o == r] if short[r] else [] for r in range(len(seeds))]
+        members = [
+            [v for v, o in owner.items() if o == r] if short[r] else [] for r in range(len(seeds))
+        ]
         _grow(net, eligible, owner, members, [max(t, _MIN_STREET_M) for t in targets_m])
     regions: list[set[int]] = [set() for _ in seeds]
     for e in np.nonzero(eligible)[0]:
@@ -163,7 +165,9 @@ def plan_kecamatan(
     nodes = np.unique(net.edges[eligible])
     total_m = float(net.length_m[eligible].sum())
     cap_m = 0.85 * total_m / count
-    targets = [float(np.clip(rng.uniform(6.3, 10.8) * 1000, _MIN_STREET_M, cap_m)) for _ in range(count)]
+    targets = [
+        float(np.clip(rng.uniform(6.3, 10.8) * 1000, _MIN_STREET_M, cap_m)) for _ in range(count)
+    ]
     for _ in range(20):
         seeds = nodes[_kmeans_seeds(net.xy[nodes], count, rng)].tolist()
         regions = _regions(net, eligible, seeds, targets)

@@ -32,6 +32,8 @@ _MAIN_ROADS = (
 )
 #: Arterials from a kecamatan's built-up centre out to its outlying kelurahan.
 _SPOKES = (("Alak", "Naioni"), ("Alak", "Namosain"), ("Maulafa", "Fatukoa"))
+
+
 @dataclass
 class _Sources:
     """Candidate street lines before noding; ``optional`` lines are kept only if needed."""
@@ -79,9 +81,7 @@ def _add_grid(src: _Sources, poly, area_km2: float, rng, namer: StreetNamer) -> 
         a = (slice(None, -1), slice(None)) if axis == 0 else (slice(None), slice(None, -1))
         b = (slice(1, None), slice(None)) if axis == 0 else (slice(None), slice(1, None))
         keep = inside[a] & inside[b]
-        coords = np.stack(
-            [np.stack([x[a], y[a]], -1), np.stack([x[b], y[b]], -1)], axis=-2
-        )[keep]
+        coords = np.stack([np.stack([x[a], y[a]], -1), np.stack([x[b], y[b]], -1)], axis=-2)[keep]
         lines = shapely.linestrings(coords)
         street_idx = np.nonzero(keep)[1 - axis]
         ok = shapely.covered_by(lines, inner)
@@ -89,7 +89,9 @@ def _add_grid(src: _Sources, poly, area_km2: float, rng, namer: StreetNamer) -> 
         names: dict[int, tuple[str, str]] = {}
         for k in sorted(set(street_idx[ok].tolist())):
             major = area_km2 > 0.4 and (k + offset) % 6 == 0
-            names[k] = (namer.secondary(), "secondary") if major else (namer.residential(), "residential")
+            names[k] = (
+                (namer.secondary(), "secondary") if major else (namer.residential(), "residential")
+            )
         for line, k, good, drop in zip(lines, street_idx, ok, dropped, strict=True):
             if good:
                 src.add(line, *names[int(k)], optional=bool(drop))

@@ -36,9 +36,10 @@ def shifts(count: int, rng: np.random.Generator) -> list[tuple[str, str]]:
     """Shift start and end ("HH:MM", WITA): early starts, 7-8 hour shifts."""
     starts_min = rng.choice([300, 330, 360, 360, 390, 420], size=count)
     ends_min = starts_min + rng.choice([420, 450, 480], size=count)
-    return [(f"{s // 60:02d}:{s % 60:02d}", f"{e // 60:02d}:{e % 60:02d}") for s, e in zip(
-        starts_min.tolist(), ends_min.tolist(), strict=True
-    )]
+    return [
+        (f"{s // 60:02d}:{s % 60:02d}", f"{e // 60:02d}:{e % 60:02d}")
+        for s, e in zip(starts_min.tolist(), ends_min.tolist(), strict=True)
+    ]
 
 
 def colors(count: int) -> list[str]:

@@ -91,7 +91,11 @@ def _measures(net: Network, route: PlannedRoute) -> tuple[float, float, float]:
 
 def _route_features(net: Network, routes: list[PlannedRoute], seed: int) -> list[dict]:
     rng = np.random.default_rng(seed + 5)
-    days, times, palette = schedules(len(routes), rng), shifts(len(routes), rng), colors(len(routes))
+    days, times, palette = (
+        schedules(len(routes), rng),
+        shifts(len(routes), rng),
+        colors(len(routes)),
+    )
     features, seen = [], dict.fromkeys(KECAMATAN_POPULATION, 0)
     for i, route in enumerate(routes):
         seen[route.kecamatan] += 1
