@@ -38,8 +38,10 @@ async function request(url, options) {
   } catch {
     body = null;
   }
-  if (!response.ok || body === null) throw new ApiError(response.status, body);
-  return body;
+  if (!response.ok) throw new ApiError(response.status, body);
+  // A POST may answer 204 with no body; a GET without JSON is a failure.
+  if (body === null && options.method !== "POST") throw new ApiError(response.status, null);
+  return body ?? {};
 }
 
 /** GET a JSON document; rejects with ApiError on network, HTTP or parse failure. */
@@ -87,10 +89,13 @@ function noticeBox() {
 function renderNotices() {
   const box = noticeBox();
   box.replaceChildren(
-    ...[...notices.values()].map((key) => {
-      const item = document.createElement("div");
+    ...[...notices.entries()].map(([source, key]) => {
+      const item = document.createElement("button");
+      item.type = "button";
       item.className = "notice";
       item.textContent = t(key);
+      // A tap hides it; the source shows it again if it fails again.
+      item.addEventListener("click", () => clearNotice(source));
       return item;
     }),
   );

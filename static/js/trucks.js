@@ -8,7 +8,7 @@ import { escapeHtml } from "./layers.js";
 
 const L = window.L;
 const GLIDE_MS = 1000;
-const ARROW_SVG =
+export const ARROW_SVG =
   '<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true">' +
   '<path d="M12 2 L20 21 L12 16.5 L4 21 Z" stroke="#fff" stroke-width="1.6" ' +
   'stroke-linejoin="round"/></svg>';
