@@ -1,0 +1,166 @@
+"""The matcher's inner loop: one Viterbi step over plain-float hypotheses.
+
+Private to :mod:`fleet.snap`. Live and batch matching both call :func:`next_hyps` per
+fix, which is what makes them agree exactly; it works on tuples and Python floats
+because candidate lists are short and NumPy's per-call overhead would dominate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from math import exp, sqrt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fleet.snap import SnapConfig
+
+MIN_DT_S = 0.1
+#: Growing-memory gains for the first fixes of a hypothesis (least-squares line fit).
+_GROW = [(1.0, 1.0)] * 3 + [
+    (2 * (2 * k - 1) / (k * (k + 1)), 6 / (k * (k + 1))) for k in range(3, 30)
+]
+
+# A hypothesis in the inner loop: (progress_m, speed_mps, score, t_s, updates, offset_m);
+# offset_m is the matched candidate's distance for this fix, or -1.0 if the fix was held.
+Hyp = tuple[float, float, float, float, int, float]
+
+
+@lru_cache(maxsize=4096)
+def _gains(dt: float, sigma: float, accel: float) -> tuple[float, float]:
+    """Steady-state alpha-beta gains for the tracking index of this fix interval."""
+    lam = accel * dt * dt / sigma
+    r = (4.0 + lam - sqrt(8.0 * lam + lam * lam)) / 4.0
+    a = 1.0 - r * r
+    return a, 2.0 * (2.0 - a) - 4.0 * sqrt(1.0 - a)
+
+
+def _advance(
+    hyps: Sequence[Hyp],
+    ms: Sequence[float],
+    ds: Sequence[float],
+    t: float,
+    sigma: float,
+    length_m: float,
+    cfg: SnapConfig,
+) -> list[Hyp] | None:
+    """Best way into each reachable candidate, or None if none is reachable."""
+    k2 = 0.5 / (sigma * sigma)
+    slack = cfg.reach_slack_m + 3.0 * sigma
+    vmax, accel, rev = cfg.max_speed_mps, cfg.accel_mps2, cfg.reverse_cost_per_m
+    out: list[Hyp] = []
+    for mc, dc in zip(ms, ds, strict=True):
+        best: Hyp | None = None
+        for m, v, s, th, n, _ in hyps:
+            dt = max(t - th, MIN_DT_S)
+            reach = vmax * dt + slack
+            if not -reach <= mc - m <= reach:
+                continue
+            a, b = _gains(dt, sigma, accel)
+            if n < 29:
+                a, b = max(a, _GROW[n + 1][0]), max(b, _GROW[n + 1][1])
+            pred = m + v * dt
+            innov = mc - pred
+            nm = min(max(pred + a * innov, 0.0), length_m)
+            # Trucks rarely reverse: without this an out-and-back street read backwards
+            # fits the fixes as well as read forwards.
+            sc = s - innov * innov * (1.0 - a) * k2 - (rev * (m - nm) if nm < m else 0.0)
+            if best is None or sc > best[2]:
+                nv = min(max(v + b * innov / dt, -vmax), vmax)
+                best = (nm, nv, sc, t, min(n + 1, 28), dc)
+        if best is not None:
+            out.append((best[0], best[1], best[2] - dc * dc * k2, t, best[4], dc))
+    return out or None
+
+
+def _seed(
+    hyps: Sequence[Hyp],
+    ms: Sequence[float],
+    ds: Sequence[float],
+    t: float,
+    sigma: float,
+    cfg: SnapConfig,
+) -> list[Hyp]:
+    """Re-acquire: start a hypothesis at every candidate, paying the jump cost.
+
+    Passes of one street look alike, so the jump also costs per km of measure from
+    the best hypothesis (or from the route start): a truck with no history is most
+    likely starting its route, and one that rejoins most likely did so nearby.
+    """
+    base, origin = (hyps[0][2] - cfg.jump_cost, hyps[0][0]) if hyps else (0.0, 0.0)
+    k2 = 0.5 / (sigma * sigma)
+    per_m = cfg.jump_cost_per_km / 1000.0
+    return [
+        (m, 0.0, base - d * d * k2 - per_m * abs(m - origin), t, 1, d)
+        for m, d in zip(ms, ds, strict=True)
+    ]
+
+
+def _prune(new: list[Hyp], hyps: Sequence[Hyp], cfg: SnapConfig) -> list[Hyp]:
+    """Add the 'ignore this fix' option, keep the best distinct hypotheses, renormalize."""
+    new.extend((m, v, s - cfg.hold_cost, th, n, -1.0) for m, v, s, th, n, _ in hyps)
+    new.sort(key=lambda h: -h[2])
+    top = new[0][2]
+    kept: list[Hyp] = []
+    for h in new:
+        if h[2] < top - cfg.prune_cost or len(kept) == cfg.max_hypotheses:
+            break
+        if all(abs(h[0] - k[0]) > cfg.merge_m for k in kept):
+            kept.append((h[0], h[1], h[2] - top, h[3], h[4], h[5]))
+    return kept
+
+
+def _hysteresis(
+    on: bool, far_run: int, near_run: int, far: bool, cfg: SnapConfig
+) -> tuple[bool, int, int]:
+    """One fix far is noise; several in a row mean the truck left (or rejoined) the route."""
+    far_run, near_run = (far_run + 1, 0) if far else (0, near_run + 1)
+    if on and far_run >= cfg.off_after_fixes:
+        on = False
+    elif not on and near_run >= cfg.on_after_fixes:
+        on = True
+    return on, far_run, near_run
+
+
+def _confidence(hyps: Sequence[Hyp], sigma: float) -> float:
+    """Posterior share of the best hypothesis times its fix's emission likelihood."""
+    if not hyps or hyps[0][5] < 0.0:
+        return 0.0
+    share = 1.0 / sum(exp(h[2]) for h in hyps)
+    d = hyps[0][5] / sigma
+    return share * exp(-0.5 * d * d)
+
+
+def next_hyps(
+    hyps: list[Hyp],
+    window: tuple[list[float], list[float]],
+    everywhere: Callable[[], tuple[list[float], list[float]]],
+    t: float,
+    sigma: float,
+    speed: float,
+    length_m: float,
+    cfg: SnapConfig,
+) -> list[Hyp]:
+    """One Viterbi step: track through reachable candidates, else re-acquire anywhere."""
+    new = _advance(hyps, *window, t, sigma, length_m, cfg) if hyps else None
+    if new is None:
+        new = _seed(hyps, *everywhere(), t, sigma, cfg)
+    if speed >= 0.0:
+        g = cfg.speed_gain
+        new = [
+            (m, v + g * ((speed if v >= 0.0 else -speed) - v), s, th, n, d)
+            for m, v, s, th, n, d in new
+        ]
+    return _prune(new, hyps, cfg) if new or hyps else []
+
+
+def flags(
+    kept: list[Hyp], prior: tuple[bool, int, int] | None, sigma: float, cfg: SnapConfig
+) -> tuple[bool, int, int, float]:
+    """(on_route, far_run, near_run, confidence) after a fix; a held fix counts as far."""
+    far = not kept or kept[0][5] < 0.0
+    if prior is None:
+        on, far_run, near_run = not far, int(far), int(not far)
+    else:
+        on, far_run, near_run = _hysteresis(*prior, far, cfg)
+    return on, far_run, near_run, _confidence(kept, sigma)

@@ -1,0 +1,215 @@
+"""Planned routes in metric form, with the spatial indexes the matcher needs.
+
+A :class:`RouteGeometry` is built once per route (projecting, segment arrays and an
+``STRtree`` cost far more than a match), and a :class:`RouteNetwork` holds all of them,
+keyed by a version hash so that callers rebuild only when the routes change.
+
+Coordinates: inputs and outputs named ``lon, lat`` are WGS84 degrees; ``x, y`` are
+UTM 51S metres (:mod:`fleet.geo`); ``*_m`` measures are metres along the route from its
+first vertex, in drive order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from math import sqrt
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely import LineString, STRtree
+
+from fleet.geo import to_lonlat, to_metric
+
+__all__ = ["Candidates", "RouteGeometry", "RouteNetwork"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Local minima of the fix-to-route distance, one row each, sorted by fix then measure.
+
+    A pass of the route near a fix gives one candidate (the nearest point of that pass),
+    so a street driven twice gives two; that is what lets the matcher tell passes apart.
+    """
+
+    fix: IntArray
+    progress_m: FloatArray
+    offset_m: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class RouteGeometry:
+    """One planned route: its lon/lat line, metric vertices, per-segment arrays, index."""
+
+    route_id: str
+    line: LineString
+    x: FloatArray
+    y: FloatArray
+    cum_m: FloatArray
+    seg_dx: FloatArray
+    seg_dy: FloatArray
+    seg_len: FloatArray
+    tree: STRtree
+    _py: tuple[list[float], ...] = field(repr=False)
+
+    @classmethod
+    def build(cls, route_id: str, line: LineString) -> RouteGeometry:
+        """Project a lon/lat LineString (drive order) and index its segments."""
+        lon, lat = shapely.get_coordinates(line).T
+        x, y = to_metric(lon, lat)
+        keep = np.r_[True, (np.diff(x) != 0) | (np.diff(y) != 0)]
+        x, y = x[keep], y[keep]
+        if len(x) < 2:
+            raise ValueError(f"route {route_id}: needs two distinct vertices")
+        dx, dy = np.diff(x), np.diff(y)
+        seg_len = np.sqrt(dx * dx + dy * dy)
+        cum = np.r_[0.0, np.cumsum(seg_len)]
+        segs = shapely.linestrings(np.stack([np.c_[x[:-1], y[:-1]], np.c_[x[1:], y[1:]]], 1))
+        inv_len2 = 1.0 / (seg_len * seg_len)
+        py = tuple(a.tolist() for a in (x, y, cum, dx, dy, seg_len, inv_len2))
+        return cls(route_id, line, x, y, cum, dx, dy, seg_len, STRtree(segs), py)
+
+    @property
+    def length_m(self) -> float:
+        return float(self.cum_m[-1])
+
+    def xy_at_scalar(self, progress_m: float) -> tuple[float, float]:
+        """Plain-float twin of :meth:`xy_at` for the live path (same arithmetic)."""
+        x, y, cum, dx, dy, ln, _ = self._py
+        m = min(max(progress_m, 0.0), cum[-1])
+        j = min(max(bisect_right(cum, m) - 1, 0), len(ln) - 1)
+        f = (m - cum[j]) / ln[j]
+        return x[j] + f * dx[j], y[j] + f * dy[j]
+
+    def xy_at(self, progress_m: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Metric point(s) at ``progress_m`` metres along the route (clamped to its ends)."""
+        m = np.clip(np.asarray(progress_m, dtype=float), 0.0, self.length_m)
+        j = np.clip(np.searchsorted(self.cum_m, m, side="right") - 1, 0, len(self.seg_len) - 1)
+        f = (m - self.cum_m[j]) / self.seg_len[j]
+        return self.x[j] + f * self.seg_dx[j], self.y[j] + f * self.seg_dy[j]
+
+    def lonlat_at(self, progress_m: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """WGS84 point(s) at ``progress_m``: where a snapped fix is drawn."""
+        return to_lonlat(*self.xy_at(progress_m))
+
+    def stretch(self, from_m: float, to_m: float) -> LineString:
+        """Lon/lat geometry of the route between two measures: a stretch driven."""
+        lo, hi = sorted((max(0.0, from_m), min(self.length_m, to_m)))
+        inner = (self.cum_m > lo) & (self.cum_m < hi)
+        m = np.r_[lo, self.cum_m[inner], hi]
+        lon, lat = self.lonlat_at(m)
+        return LineString(np.c_[lon, lat])
+
+    def distance_m(self, x: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
+        """Distance in metres from metric point(s) to the nearest point of the route."""
+        pts = shapely.points(np.atleast_1d(x), np.atleast_1d(y))
+        _, dist = self.tree.query_nearest(pts, return_distance=True, all_matches=False)
+        return np.asarray(dist, dtype=float)
+
+    def candidates(self, x: FloatArray, y: FloatArray, gate_m: float) -> Candidates:
+        """All candidates within ``gate_m`` of each metric fix, in one index query."""
+        boxes = shapely.box(x - gate_m, y - gate_m, x + gate_m, y + gate_m)
+        fi, sj = self.tree.query(boxes)
+        m, d, ok = _project(self, x[fi], y[fi], sj)
+        keep = ok & (d <= gate_m)
+        fi, m, d = fi[keep], m[keep], d[keep]
+        order = np.lexsort((m, fi))
+        return Candidates(fi[order].astype(np.int64), m[order], d[order])
+
+    def window_candidates(
+        self, px: float, py: float, lo_m: float, hi_m: float, gate_m: float
+    ) -> tuple[list[float], list[float]]:
+        """Candidates (``progress_m`` list, ``offset_m`` list) of one fix on the segments
+        overlapping a measure window, sorted by measure.
+
+        Plain floats on a handful of segments: the live path, where NumPy's per-call
+        overhead would cost more than the arithmetic. Same formulas, in the same order,
+        as :meth:`candidates`, so both give identical numbers.
+        """
+        x, y, cum, dx, dy, ln, il2 = self._py
+        last = len(ln) - 1
+        ms: list[float] = []
+        ds: list[float] = []
+        for j in range(max(bisect_left(cum, lo_m) - 1, 0), min(bisect_right(cum, hi_m), last + 1)):
+            ax, ay = px - x[j], py - y[j]
+            t = (ax * dx[j] + ay * dy[j]) * il2[j]
+            if 0.0 < t < 1.0:
+                m, d = cum[j] + t * ln[j], abs(ax * dy[j] - ay * dx[j]) / ln[j]
+            elif t <= 0.0:
+                if (
+                    j > 0
+                    and ((px - x[j - 1]) * dx[j - 1] + (py - y[j - 1]) * dy[j - 1]) * il2[j - 1]
+                    < 1.0
+                ):
+                    continue
+                m, d = cum[j], sqrt(ax * ax + ay * ay)
+            elif j == last:
+                bx, by = px - x[j + 1], py - y[j + 1]
+                m, d = cum[j + 1], sqrt(bx * bx + by * by)
+            else:
+                continue
+            if d <= gate_m:
+                ms.append(m)
+                ds.append(d)
+        return ms, ds
+
+
+def _project(
+    route: RouteGeometry, px: FloatArray, py: FloatArray, j: IntArray
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Vectorized twin of :meth:`RouteGeometry.window_candidates` over (fix, segment) pairs."""
+    x, y, cum, dx, dy, ln = route.x, route.y, route.cum_m, route.seg_dx, route.seg_dy, route.seg_len
+    il2 = 1.0 / (ln * ln)
+    ax, ay = px - x[j], py - y[j]
+    t = (ax * dx[j] + ay * dy[j]) * il2[j]
+    interior = (t > 0.0) & (t < 1.0)
+    jp = np.maximum(j - 1, 0)
+    t_prev = ((px - x[jp]) * dx[jp] + (py - y[jp]) * dy[jp]) * il2[jp]
+    start = (t <= 0.0) & ((j == 0) | (t_prev >= 1.0))
+    end = (t >= 1.0) & (j == len(ln) - 1)
+    bx, by = px - x[j + 1], py - y[j + 1]
+    m = np.where(interior, cum[j] + t * ln[j], np.where(end, cum[j + 1], cum[j]))
+    d_int = np.abs(ax * dy[j] - ay * dx[j]) / ln[j]
+    d = np.where(
+        interior, d_int, np.where(end, np.sqrt(bx * bx + by * by), np.sqrt(ax * ax + ay * ay))
+    )
+    return m, d, interior | start | end
+
+
+@dataclass(frozen=True, eq=False)
+class RouteNetwork:
+    """All planned routes by ``route_id``; ``version`` changes iff any geometry does."""
+
+    routes: Mapping[str, RouteGeometry]
+    version: str
+
+    @classmethod
+    def build(cls, routes: Mapping[str, LineString] | Iterable[tuple[str, LineString]]):
+        """Build every route's geometry and indexes (start-up, or after routes change)."""
+        items = sorted(dict(routes).items())
+        return cls({rid: RouteGeometry.build(rid, line) for rid, line in items}, _version(items))
+
+    def refreshed(self, routes: Mapping[str, LineString]) -> RouteNetwork:
+        """This network if ``routes`` are unchanged, else a freshly built one."""
+        if _version(sorted(routes.items())) == self.version:
+            return self
+        return RouteNetwork.build(routes)
+
+    def __getitem__(self, route_id: str) -> RouteGeometry:
+        return self.routes[route_id]
+
+    def __contains__(self, route_id: object) -> bool:
+        return route_id in self.routes
+
+
+def _version(items: list[tuple[str, LineString]]) -> str:
+    h = hashlib.sha1()
+    for rid, line in items:
+        h.update(rid.encode() + b"\0" + shapely.to_wkb(line) + b"\0")
+    return h.hexdigest()

@@ -1,0 +1,313 @@
+"""Route-constrained matching: how far along its planned route a truck is.
+
+Why this design. A truck is not free on the street graph: it follows one planned
+LineString, so every hypothesis is a single number, the measure ``progress_m`` along
+that line, and the "route distance" between two hypotheses that Newson & Krumm (2009)
+compute with a shortest-path search is simply a subtraction. We keep their HMM (a
+Gaussian emission on the fix's distance to a candidate, a transition that prefers
+progress to grow by what the truck can have driven) with two changes:
+
+* Candidates are the *local minima* of the fix-to-route distance along the measure, so
+  a street driven twice (both sides, out and back, a loop) gives one candidate per pass
+  and the passes compete.
+* Each hypothesis carries an along-route alpha-beta filter (progress and speed, gains
+  from the tracking index for the fix interval). The transition cost is the filter's
+  innovation likelihood, which tells passes apart (the other pass is hundreds of metres
+  of measure away from where the truck is expected), and the filtered progress smooths
+  GPS noise along the street, which a raw projection cannot.
+
+The max-product (Viterbi) recursion runs online with no lag: a live map needs the
+answer now, so each fix outputs the best surviving hypothesis, and up to
+``max_hypotheses`` others (other passes, "fix was an outlier", a jump to where the
+truck rejoined) survive until later fixes decide. Moves beyond ``max_speed_mps`` are
+unreachable; if no candidate is reachable the matcher re-acquires from all candidates
+at a ``jump_cost``, and every hypothesis may also ignore a fix at a ``hold_cost``. The
+on/off-route flag is a hysteresis over consecutive held (far) and matched fixes.
+
+Batch and live share :func:`_advance` fix by fix; they differ only in how candidates
+are found (one index query for the whole trace, or the reachable measure window), and
+both sets agree on every reachable candidate, so they give identical answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from math import inf
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from fleet._snap_core import MIN_DT_S, Hyp, flags, next_hyps
+from fleet.geo import to_lonlat, to_metric
+from fleet.network import RouteGeometry
+
+FloatArray = npt.NDArray[np.float64]
+
+__all__ = [
+    "Hypothesis",
+    "MatchState",
+    "Matcher",
+    "SnapConfig",
+    "SnapResult",
+    "TraceMatch",
+    "match_trace",
+    "state_at",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapConfig:
+    """Matcher tuning; distances in metres, costs in nats (negative log-likelihood)."""
+
+    sigma_m: float = 15.0
+    min_sigma_m: float = 3.0
+    off_route_m: float = 50.0
+    off_after_fixes: int = 3
+    on_after_fixes: int = 2
+    max_speed_mps: float = 25.0
+    accel_mps2: float = 1.0
+    reach_slack_m: float = 20.0
+    hold_cost: float = 4.0
+    jump_cost: float = 10.0
+    jump_cost_per_km: float = 1.0
+    prune_cost: float = 25.0
+    merge_m: float = 15.0
+    max_hypotheses: int = 4
+    speed_gain: float = 0.5
+    reverse_cost_per_m: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """One way the truck may have got here: filtered progress, speed, and its score."""
+
+    progress_m: float
+    speed_mps: float
+    score: float
+    t_s: float
+    updates: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchState:
+    """What the matcher remembers about a truck between fixes (stored as JSON)."""
+
+    t_s: float
+    hypotheses: tuple[Hypothesis, ...]
+    on_route: bool
+    far_run: int = 0
+    near_run: int = 0
+
+    @property
+    def progress_m(self) -> float | None:
+        return self.hypotheses[0].progress_m if self.hypotheses else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MatchState:
+        hyps = tuple(Hypothesis(**h) for h in data["hypotheses"])
+        return cls(**{**data, "hypotheses": hyps})
+
+
+@dataclass(frozen=True, slots=True)
+class SnapResult:
+    """Where one fix puts the truck on its route."""
+
+    route_id: str
+    progress_m: float
+    snap_lon: float
+    snap_lat: float
+    offset_m: float
+    on_route: bool
+    confidence: float
+
+
+def state_at(progress_m: float, t_s: float, on_route: bool = True) -> MatchState:
+    """A prior from an earlier snapped fix, to match a late fix against history."""
+    return MatchState(t_s, (Hypothesis(progress_m, 0.0, 0.0, t_s, 1),), on_route)
+
+
+class Matcher:
+    """Live matcher for one route: one call per fix, state kept by the caller."""
+
+    def __init__(self, route: RouteGeometry, config: SnapConfig | None = None) -> None:
+        self.route = route
+        self.config = config or SnapConfig()
+
+    def step(
+        self,
+        state: MatchState | None,
+        t_s: float,
+        lon: float,
+        lat: float,
+        speed_mps: float | None = None,
+        accuracy_m: float | None = None,
+    ) -> tuple[MatchState, SnapResult]:
+        """Match one fix (time in seconds, WGS84 degrees) given the truck's last state."""
+        cfg, route = self.config, self.route
+        x, y = to_metric(lon, lat)
+        px, py = float(x), float(y)
+        sigma = _sigma(accuracy_m, cfg)
+        hyps = [] if state is None else [_as_tuple(h) for h in state.hypotheses]
+        window = self._window(hyps, px, py, t_s, sigma) if hyps else ([], [])
+        kept = next_hyps(
+            hyps,
+            window,
+            lambda: self._everywhere(px, py),
+            t_s,
+            sigma,
+            _speed(speed_mps),
+            route.length_m,
+            cfg,
+        )
+        prior = None if state is None else (state.on_route, state.far_run, state.near_run)
+        on, far_run, near_run, conf = flags(kept, prior, sigma, cfg)
+        progress = kept[0][0] if kept else 0.0
+        held = not kept or kept[0][5] < 0.0
+        offset = float(route.distance_m(px, py)[0]) if held else kept[0][5]
+        lon_s, lat_s = to_lonlat(*route.xy_at_scalar(progress))
+        new_state = MatchState(t_s, tuple(Hypothesis(*h[:5]) for h in kept), on, far_run, near_run)
+        result = SnapResult(route.route_id, progress, float(lon_s), float(lat_s), offset, on, conf)
+        return new_state, result
+
+    def _window(
+        self, hyps: list[Hyp], px: float, py: float, t: float, sigma: float
+    ) -> tuple[list[float], list[float]]:
+        """Candidates in the measure windows reachable from any hypothesis."""
+        cfg = self.config
+        slack = cfg.reach_slack_m + 3.0 * sigma
+        spans = []
+        for m, _, _, th, _, _ in hyps:
+            reach = cfg.max_speed_mps * max(t - th, MIN_DT_S) + slack + 1.0
+            spans.append((m - reach, m + reach))
+        spans.sort()
+        ms: list[float] = []
+        ds: list[float] = []
+        lo, hi = spans[0]
+        for a, b in [*spans[1:], (inf, inf)]:
+            if a <= hi:
+                hi = max(hi, b)
+                continue
+            wm, wd = self.route.window_candidates(px, py, lo, hi, cfg.off_route_m)
+            for m, d in zip(wm, wd, strict=True):
+                if not ms or m > ms[-1]:
+                    ms.append(m)
+                    ds.append(d)
+            lo, hi = a, b
+        return ms, ds
+
+    def _everywhere(self, px: float, py: float) -> tuple[list[float], list[float]]:
+        c = self.route.candidates(np.array([px]), np.array([py]), self.config.off_route_m)
+        return c.progress_m.tolist(), c.offset_m.tolist()
+
+
+def _as_tuple(h: Hypothesis) -> Hyp:
+    return (h.progress_m, h.speed_mps, h.score, h.t_s, h.updates, 0.0)
+
+
+def _sigma(accuracy_m: float | None, cfg: SnapConfig) -> float:
+    """GPS noise for one fix: its reported accuracy if any, else the configured one."""
+    if accuracy_m is None or not accuracy_m == accuracy_m:
+        return cfg.sigma_m
+    return max(float(accuracy_m), cfg.min_sigma_m)
+
+
+def _speed(speed_mps: float | None) -> float:
+    """Reported ground speed, or -1.0 when the device sent none."""
+    if speed_mps is None or not speed_mps == speed_mps:
+        return -1.0
+    return float(speed_mps)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TraceMatch:
+    """Per-fix results of :func:`match_trace`, as arrays, and the state after the last fix."""
+
+    progress_m: FloatArray
+    snap_lon: FloatArray
+    snap_lat: FloatArray
+    offset_m: FloatArray
+    on_route: npt.NDArray[np.bool_]
+    confidence: FloatArray
+    state: MatchState | None
+
+
+def match_trace(
+    route: RouteGeometry,
+    t_s: npt.ArrayLike,
+    lon: npt.ArrayLike,
+    lat: npt.ArrayLike,
+    speed_mps: npt.ArrayLike | None = None,
+    accuracy_m: npt.ArrayLike | None = None,
+    config: SnapConfig | None = None,
+    state: MatchState | None = None,
+) -> TraceMatch:
+    """Match a whole trace (time-ordered, WGS84 degrees) as :meth:`Matcher.step` would.
+
+    Candidates for every fix come from one index query and projections are NumPy;
+    only the sequential Viterbi step runs per fix. NaN speed or accuracy means missing.
+    """
+    cfg = config or SnapConfig()
+    t = np.asarray(t_s, dtype=float)
+    n = len(t)
+    x, y = to_metric(lon, lat)
+    sig = _sigmas(accuracy_m, n, cfg).tolist()
+    spd = _speeds(speed_mps, n).tolist()
+    cands = route.candidates(x, y, cfg.off_route_m)
+    bounds = np.searchsorted(cands.fix, np.arange(n + 1)).tolist()
+    cm, cd = cands.progress_m.tolist(), cands.offset_m.tolist()
+    hyps = [] if state is None else [_as_tuple(h) for h in state.hypotheses]
+    prior = None if state is None else (state.on_route, state.far_run, state.near_run)
+    rows = []
+    length = route.length_m
+    for k, tk in enumerate(t.tolist()):
+        ms, ds = cm[bounds[k] : bounds[k + 1]], cd[bounds[k] : bounds[k + 1]]
+        hyps = next_hyps(
+            hyps, (ms, ds), lambda ms=ms, ds=ds: (ms, ds), tk, sig[k], spd[k], length, cfg
+        )
+        on, far_run, near_run, conf = flags(hyps, prior, sig[k], cfg)
+        prior = (on, far_run, near_run)
+        best = hyps[0] if hyps else (0.0, 0.0, 0.0, tk, 0, -1.0)
+        rows.append((best[0], best[5], on, conf))
+    return _trace_result(route, x, y, rows, hyps, t, prior)
+
+
+def _trace_result(
+    route: RouteGeometry,
+    x: FloatArray,
+    y: FloatArray,
+    rows: list[tuple[float, float, bool, float]],
+    hyps: list[Hyp],
+    t: FloatArray,
+    prior: tuple[bool, int, int] | None,
+) -> TraceMatch:
+    if not rows:
+        e = np.empty(0)
+        return TraceMatch(e, e, e, e, np.empty(0, dtype=bool), e, None)
+    progress, held_d, on, conf = (np.array(c) for c in zip(*rows, strict=True))
+    offset = held_d.astype(float)
+    held = offset < 0.0
+    if held.any():
+        offset[held] = route.distance_m(x[held], y[held])
+    snap_lon, snap_lat = to_lonlat(*route.xy_at(progress))
+    state = None
+    if prior is not None:
+        state = MatchState(float(t[-1]), tuple(Hypothesis(*h[:5]) for h in hyps), *prior)
+    return TraceMatch(progress, snap_lon, snap_lat, offset, on.astype(bool), conf, state)
+
+
+def _sigmas(accuracy_m: npt.ArrayLike | None, n: int, cfg: SnapConfig) -> FloatArray:
+    if accuracy_m is None:
+        return np.full(n, cfg.sigma_m)
+    acc = np.asarray(accuracy_m, dtype=float)
+    return np.where(np.isnan(acc), cfg.sigma_m, np.maximum(acc, cfg.min_sigma_m))
+
+
+def _speeds(speed_mps: npt.ArrayLike | None, n: int) -> FloatArray:
+    if speed_mps is None:
+        return np.full(n, -1.0)
+    spd = np.asarray(speed_mps, dtype=float)
+    return np.where(np.isnan(spd), -1.0, spd)

@@ -1,0 +1,202 @@
+"""Route snapping as a dispatcher sees it: the truck is on the right pass of its route."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fleet.geo import to_lonlat, to_metric
+from fleet.network import RouteGeometry
+from fleet.snap import Matcher, MatchState, SnapConfig, match_trace, state_at
+
+X0, Y0 = (float(v) for v in to_metric(123.6, -10.17))
+
+
+def make_route(xy_m: list[tuple[float, float]], route_id: str = "R") -> RouteGeometry:
+    """A route from metric offsets (metres east, north) around central Kupang."""
+    xy = np.asarray(xy_m, dtype=float) + (X0, Y0)
+    lon, lat = to_lonlat(xy[:, 0], xy[:, 1])
+    return RouteGeometry.build(route_id, shapely.LineString(np.c_[lon, lat]))
+
+
+def fixes_along(route, progress_m, sigma_m=0.0, seed=0, shift_m=(0.0, 0.0)):
+    """WGS84 fixes at given true progress values, with Gaussian noise."""
+    x, y = route.xy_at(np.asarray(progress_m, dtype=float))
+    rng = np.random.default_rng(seed)
+    x = x + rng.normal(0.0, sigma_m, len(x)) + shift_m[0]
+    y = y + rng.normal(0.0, sigma_m, len(y)) + shift_m[1]
+    return to_lonlat(x, y)
+
+
+def run(route, t, lon, lat, state=None, config=None):
+    matcher = Matcher(route, config)
+    results = []
+    for k in range(len(t)):
+        state, res = matcher.step(state, float(t[k]), float(lon[k]), float(lat[k]))
+        results.append(res)
+    return state, results
+
+
+@pytest.fixture
+def out_and_back() -> RouteGeometry:
+    """Down a 600 m dead end and back up the same street, then north 400 m."""
+    return make_route([(0, 0), (600, 0), (0, 1), (0, 400)])
+
+
+@pytest.fixture
+def block_twice() -> RouteGeometry:
+    """Round a 300 x 200 m block twice, then away east: every street driven twice."""
+    loop = [(0, 0), (300, 0), (300, 200), (0, 200), (0, 0)]
+    return make_route(loop + loop[1:] + [(300, 0), (300, -10), (900, -10)])
+
+
+def test_dead_end_out_and_back_follows_the_right_pass(out_and_back):
+    truth = np.arange(0.0, out_and_back.length_m, 7.0)
+    lon, lat = fixes_along(out_and_back, truth, sigma_m=10.0, seed=3)
+    _, results = run(out_and_back, np.arange(len(truth)), lon, lat)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[5:]) < 35.0)
+    assert all(r.on_route for r in results)
+
+
+def test_block_driven_twice_counts_the_second_lap(block_twice):
+    truth = np.arange(0.0, block_twice.length_m, 9.0)
+    lon, lat = fixes_along(block_twice, truth, sigma_m=15.0, seed=4)
+    _, results = run(block_twice, np.arange(len(truth)) * 1.0, lon, lat)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[5:]) < 45.0)
+
+
+def test_u_turn_mid_street_is_followed_back():
+    route = make_route([(0, 0), (400, 0), (200, 0.5), (200, 300)])
+    truth = np.arange(0.0, route.length_m, 6.0)
+    lon, lat = fixes_along(route, truth, sigma_m=8.0, seed=5)
+    _, results = run(route, np.arange(len(truth)) * 1.0, lon, lat)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[5:]) < 30.0)
+
+
+def test_skipped_street_is_rejoined_far_ahead():
+    # A serpentine over three parallel streets 200 m apart; the truck leaves the first
+    # at x = 150, cuts north across the second and rejoins the third far ahead.
+    route = make_route([(0, 0), (600, 0), (600, 200), (0, 200), (0, 400), (600, 400)])
+    before = np.arange(0.0, 150.0, 8.0)
+    after = np.arange(1750.0, 2000.0, 8.0)
+    cut_y = np.arange(20.0, 400.0, 8.0)
+    cut_x, cut_y = cut_y * 0 + 150.0 + X0, cut_y + Y0
+    lon_a, lat_a = fixes_along(route, before, sigma_m=5.0)
+    lon_c, lat_c = to_lonlat(cut_x, cut_y)
+    lon_b, lat_b = fixes_along(route, after, sigma_m=5.0)
+    lon, lat = np.r_[lon_a, lon_c, lon_b], np.r_[lat_a, lat_c, lat_b]
+    _, results = run(route, np.arange(len(lon)) * 1.0, lon, lat)
+    assert not results[len(before) + 12].on_route
+    rejoined = results[-len(after) + 5 :]
+    assert all(r.on_route for r in rejoined)
+    err = np.array([r.progress_m for r in rejoined]) - after[5:]
+    assert np.all(np.abs(err) < 30.0)
+
+
+def test_going_back_along_the_route_follows_the_truck(out_and_back):
+    truth = np.r_[np.arange(0.0, 400.0, 6.0), np.arange(400.0, 250.0, -6.0)]
+    lon, lat = fixes_along(out_and_back, truth, sigma_m=5.0, seed=6)
+    _, results = run(out_and_back, np.arange(len(truth)) * 1.0, lon, lat)
+    assert abs(results[-1].progress_m - 250.0) < 30.0
+    assert results[-1].on_route
+
+
+def test_a_single_outlier_leaves_progress_alone(out_and_back):
+    truth = np.arange(0.0, 300.0, 6.0)
+    lon, lat = fixes_along(out_and_back, truth, sigma_m=5.0, seed=7)
+    x, y = to_metric(lon[30], lat[30])
+    lon[30], lat[30] = to_lonlat(x, y + 150.0)
+    _, results = run(out_and_back, np.arange(len(truth)) * 1.0, lon, lat)
+    assert results[30].progress_m == results[29].progress_m
+    assert results[30].on_route and results[30].confidence == 0.0
+    assert abs(results[31].progress_m - truth[31]) < 20.0
+
+
+def test_off_route_needs_several_consecutive_fixes(out_and_back):
+    truth = np.arange(0.0, 200.0, 5.0)
+    lon, lat = fixes_along(out_and_back, truth)
+    x, y = to_metric(lon, lat)
+    far = [(10, 12), (20, 24)]  # two far fixes, then four
+    for a, b in far:
+        lon[a:b], lat[a:b] = to_lonlat(x[a:b], y[a:b] + 80.0)
+    _, results = run(out_and_back, np.arange(len(truth)) * 1.0, lon, lat)
+    on = [r.on_route for r in results]
+    assert all(on[:20])
+    assert on[20:24] == [True, True, False, False]
+    assert on[24:26] == [False, True]
+    assert results[23].offset_m == pytest.approx(80.0, abs=1.0)
+
+
+def test_a_late_fix_is_matched_against_history(out_and_back):
+    lon, lat = fixes_along(out_and_back, [310.0])
+    # The live truck is already on the way back over the same street (measure 890),
+    # but the late fix belongs to the outbound pass at t = 100 s.
+    history = state_at(300.0, 100.0)
+    _, late = Matcher(out_and_back).step(history, 101.5, float(lon[0]), float(lat[0]))
+    assert late.progress_m == pytest.approx(310.0, abs=5.0)
+
+
+def test_state_round_trips_through_json(block_twice):
+    truth = np.arange(0.0, 400.0, 8.0)
+    lon, lat = fixes_along(block_twice, truth, sigma_m=15.0)
+    state, _ = run(block_twice, np.arange(len(truth)) * 1.0, lon, lat)
+    again = MatchState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert again == state
+    m = Matcher(block_twice)
+    assert m.step(again, 60.0, lon[-1], lat[-1]) == m.step(state, 60.0, lon[-1], lat[-1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    sigma=st.sampled_from([3.0, 15.0, 30.0]),
+    dt=st.sampled_from([1.0, 5.0]),
+    outliers=st.lists(st.integers(0, 79), max_size=4),
+    with_accuracy=st.booleans(),
+)
+def test_batch_gives_the_same_answers_as_live(seed, sigma, dt, outliers, with_accuracy):
+    route = _BLOCK
+    rng = np.random.default_rng(seed)
+    truth = np.cumsum(rng.uniform(0.0, 9.0 * dt, 80)) % route.length_m
+    lon, lat = fixes_along(route, truth, sigma_m=sigma, seed=seed)
+    x, y = to_metric(lon, lat)
+    y[outliers] += 150.0
+    lon, lat = to_lonlat(x, y)
+    t = np.arange(80) * dt
+    acc = rng.uniform(3.0, 40.0, 80) if with_accuracy else None
+    batch = match_trace(route, t, lon, lat, accuracy_m=acc)
+    matcher, state = Matcher(route), None
+    for k in range(80):
+        a = None if acc is None else float(acc[k])
+        state, res = matcher.step(state, float(t[k]), float(lon[k]), float(lat[k]), accuracy_m=a)
+        assert res.progress_m == batch.progress_m[k]
+        assert res.on_route == batch.on_route[k]
+        assert res.offset_m == batch.offset_m[k]
+        assert res.confidence == pytest.approx(batch.confidence[k], abs=1e-12)
+        assert (res.snap_lon, res.snap_lat) == pytest.approx(
+            (batch.snap_lon[k], batch.snap_lat[k]), abs=1e-9
+        )
+    assert state == batch.state
+
+
+_BLOCK = make_route(
+    [(0, 0), (300, 0), (300, 200), (0, 200), (0, 0), (300, 0), (300, 200), (0, 200), (0, 0)]
+)
+
+
+def test_config_off_route_threshold_is_respected(out_and_back):
+    truth = np.arange(0.0, 100.0, 5.0)
+    lon, lat = fixes_along(out_and_back, truth, shift_m=(0.0, 35.0))
+    strict = SnapConfig(off_route_m=30.0)
+    _, results = run(out_and_back, np.arange(len(truth)) * 1.0, lon, lat, config=strict)
+    assert not results[-1].on_route
+    _, results = run(out_and_back, np.arange(len(truth)) * 1.0, lon, lat)
+    assert results[-1].on_route
