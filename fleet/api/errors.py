@@ -1,0 +1,56 @@
+"""JSON errors for every failure a client can see, and 503 when the database is away.
+
+A database that is restarting, locked past its timeout, or out of disk is a passing
+condition: devices must retry, so they get 503 with Retry-After, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+__all__ = ["error", "register"]
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
+
+
+def error(status: int, message: str, field: str | None = None, **extra: object) -> Response:
+    body: dict[str, object] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def unavailable(reason: str) -> Response:
+    response = error(503, f"temporarily unavailable: {reason}; retry later")
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        response = error(exc.code or 500, exc.description or exc.name)
+        if exc.code == 429 and exc.response is not None:
+            response.headers.update(exc.response.headers)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_away(exc: OperationalError) -> Response:
+        log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return unavailable("database")
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> Response:
+        if exc.connection_invalidated:
+            return unavailable("database connection lost")
+        log.exception("database error")
+        return error(500, "internal error")

@@ -1,0 +1,139 @@
+"""Device ingestion over HTTP: the OsmAnd protocol and the JSON batch API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from fleet.api.errors import error
+from fleet.extensions import csrf
+from fleet.fix import Fix, FixError
+from fleet.pipeline import IngestResult, heartbeat, process
+from fleet.protocols import decode_batch, decode_osmand
+from fleet.runtime import Runtime, get_runtime
+from fleet.store.devices import DeviceRef, find_device
+from fleet.validate import FixRules
+
+__all__ = ["bp", "fix_rules"]
+
+bp = Blueprint("ingest", __name__)
+
+OSMAND_METHODS = ["GET", "POST", "PUT", "HEAD"]
+
+
+def fix_rules() -> FixRules:
+    config = current_app.config
+    rules: FixRules = config.get("_FIX_RULES") or FixRules(
+        max_future_s=config["MAX_FUTURE_S"],
+        max_speed_mps=config["MAX_SPEED_MPS"],
+        local_tz=ZoneInfo(config["LOCAL_TZ"]),
+    )
+    config["_FIX_RULES"] = rules
+    return rules
+
+
+@bp.route("/osmand", methods=OSMAND_METHODS)
+@bp.route("/osmand/", methods=OSMAND_METHODS)
+@csrf.exempt
+def osmand() -> Response:
+    """One fix or heartbeat; 200 with an empty body only once it is committed."""
+    received_at = datetime.now(UTC)
+    try:
+        decoded = decode_osmand(
+            query=request.args,
+            body=request.get_data(cache=False),
+            content_type=request.content_type,
+            received_at=received_at,
+            rules=fix_rules(),
+        )
+    except FixError as exc:
+        return error(400, exc.reason, exc.field)
+    runtime = get_runtime()
+    device = _device(runtime, decoded.device_id)
+    if device is None:
+        status = 404 if decoded.json_mode else 400
+        field = "device_id" if decoded.json_mode else "id"
+        return error(status, "unknown or disabled device", field)
+    limited = _rate_limited(runtime, device)
+    if limited is not None:
+        return limited
+    fixes = [] if decoded.fix is None else [(0, decoded.fix)]
+    _ingest(runtime, device, fixes, received_at)
+    return Response(status=200)
+
+
+@bp.post("/api/v1/pings")
+@csrf.exempt
+def pings() -> Response:
+    """A batch of buffered fixes from one device, stored all-or-nothing per fix."""
+    received_at = datetime.now(UTC)
+    runtime = get_runtime()
+    token = _bearer()
+    device = _device(runtime, token) if token else None
+    if device is None:
+        response = error(401, "a valid device identifier is required", "Authorization")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    limited = _rate_limited(runtime, device)
+    if limited is not None:
+        return limited
+    try:
+        decoded = decode_batch(
+            request.get_data(cache=False),
+            received_at=received_at,
+            rules=fix_rules(),
+            max_fixes=current_app.config["MAX_BATCH"],
+        )
+    except FixError as exc:
+        return error(400, exc.reason, exc.field)
+    result = _ingest(runtime, device, decoded.fixes, received_at)
+    rejected = [{"index": r.index, "field": r.field, "error": r.reason} for r in decoded.rejected]
+    return jsonify(
+        stored=len(result.stored),
+        duplicates=len(result.duplicates),
+        duplicate_indexes=sorted(result.duplicates),
+        rejected=rejected,
+    )
+
+
+def _ingest(
+    runtime: Runtime, device: DeviceRef, fixes: Sequence[tuple[int, Fix]], received_at: datetime
+) -> IngestResult:
+    reference = runtime.reference.get()
+    with runtime.db.write() as session:
+        if fixes:
+            result = process(session, reference, device, fixes, received_at)
+        else:
+            heartbeat(session, device, received_at)
+            result = IngestResult()
+    if result.position is not None:
+        runtime.broadcaster.positions([result.position])
+    if result.bins:
+        runtime.broadcaster.bins(result.bins)
+    if result.route_ids:
+        runtime.broadcaster.coverage(result.route_ids)
+    return result
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _device(runtime: Runtime, identifier: str) -> DeviceRef | None:
+    with runtime.db.read() as session:
+        device = find_device(session, identifier)
+    return device if device is not None and device.enabled else None
+
+
+def _rate_limited(runtime: Runtime, device: DeviceRef) -> Response | None:
+    wait_s = runtime.limiter.allow(str(device.id))
+    if wait_s <= 0:
+        return None
+    response = error(429, "too many requests from this device; slow down")
+    response.headers["Retry-After"] = str(max(1, round(wait_s)))
+    return response

@@ -1,0 +1,223 @@
+"""The public API: reference layers, live trucks and bin service, no private fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from sqlalchemy import select
+
+from fleet import geojson
+from fleet.broadcast import LivePosition, position_payload
+from fleet.models import Kecamatan, Kelurahan, Site, Street, TruckState
+from fleet.reference_cache import Reference
+from fleet.runtime import get_runtime
+from fleet.store.queries import last_service, live_states
+
+__all__ = ["bp", "service_class", "truck_status", "live_position"]
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index() -> Response:
+    return send_from_directory(current_app.static_folder or "static", "index.html")
+
+
+@bp.get("/api/v1/config")
+def config() -> Response:
+    c = current_app.config
+    return jsonify(
+        tile_url=c["TILE_URL"],
+        tile_attribution=c["TILE_ATTRIBUTION"],
+        center=[-10.1772, 123.6070],
+        zoom=13,
+        time_zone=c["LOCAL_TZ"],
+    )
+
+
+@bp.get("/api/v1/routes")
+def routes() -> Response:
+    reference = get_runtime().reference.get()
+    features = [
+        geojson.feature(
+            geojson.from_wkt(r.wkt),
+            {
+                "route_id": r.route_id,
+                "truck_id": r.truck_id,
+                "name": r.name,
+                "kecamatan": r.kecamatan,
+                "color": r.color,
+                "length_m": round(r.length_m, 1),
+                "schedule_days": list(r.shift.days),
+                "shift_start": r.shift.start,
+                "shift_end": r.shift.end,
+            },
+        )
+        for r in sorted(reference.routes.values(), key=lambda r: r.route_id)
+    ]
+    return jsonify(geojson.collection(features))
+
+
+@bp.get("/api/v1/bins")
+def bins() -> Response:
+    runtime = get_runtime()
+    reference = runtime.reference.get()
+    with runtime.db.read() as session:
+        serviced = last_service(session)
+    today = datetime.now(reference.tz).date()
+    features = []
+    for b in sorted(reference.bins.values(), key=lambda b: b.bin_id):
+        last = serviced.get(b.bin_id)
+        features.append(
+            geojson.feature(
+                geojson.point(b.lon, b.lat),
+                {
+                    "bin_id": b.bin_id,
+                    "status": b.status,
+                    "route_id": b.route_id,
+                    "kecamatan": b.kecamatan,
+                    "kelurahan": b.kelurahan,
+                    "last_serviced_at": last.isoformat() if last else None,
+                    "service_class": service_class(b.status, last, today, reference.tz),
+                },
+            )
+        )
+    return jsonify(geojson.collection(features))
+
+
+def service_class(status: str, last: datetime | None, today: date, tz: ZoneInfo) -> str:
+    """The map's colour class: today, yesterday, older, never, or planned (not installed)."""
+    if status != "installed":
+        return "planned"
+    if last is None:
+        return "never"
+    age_days = (today - last.astimezone(tz).date()).days
+    return "today" if age_days <= 0 else "yesterday" if age_days == 1 else "older"
+
+
+@bp.get("/api/v1/kecamatan")
+def kecamatan() -> Response:
+    with get_runtime().db.read() as session:
+        rows = session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all()
+        features = [
+            geojson.feature(
+                geojson.from_wkt(k.wkt),
+                {"name": k.name, "kode": k.kode, "kelurahan": list(k.kelurahan)},
+            )
+            for k in rows
+        ]
+    return jsonify(geojson.collection(features))
+
+
+@bp.get("/api/v1/kelurahan")
+def kelurahan() -> Response:
+    with get_runtime().db.read() as session:
+        rows = session.scalars(select(Kelurahan).order_by(Kelurahan.name)).all()
+        features = [
+            geojson.feature(
+                geojson.from_wkt(k.wkt), {"name": k.name, "kode": k.kode, "kecamatan": k.kecamatan}
+            )
+            for k in rows
+        ]
+    return jsonify(geojson.collection(features))
+
+
+@bp.get("/api/v1/sites")
+def sites() -> Response:
+    with get_runtime().db.read() as session:
+        rows = session.scalars(select(Site).order_by(Site.id)).all()
+        features = [
+            geojson.feature(
+                geojson.from_wkt(s.wkt),
+                {"site_id": s.id, "kind": s.kind, "name": s.name, "kecamatan": s.kecamatan},
+            )
+            for s in rows
+        ]
+    return jsonify(geojson.collection(features))
+
+
+@bp.get("/api/v1/places")
+def places() -> Response:
+    """Kelurahan and street names matching ``q``, for residents searching their spot."""
+    q = request.args.get("q", "").strip()
+    if len(q) < 2:
+        return jsonify(places=[])
+    pattern = f"%{q[:64].lower()}%"
+    with get_runtime().db.read() as session:
+        kel = session.execute(
+            select(Kelurahan.name, Kelurahan.kecamatan, Kelurahan.lat, Kelurahan.lon)
+            .where(Kelurahan.name.ilike(pattern))
+            .limit(10)
+        ).all()
+        streets = session.execute(
+            select(Street.name, Street.kecamatan, Street.lat, Street.lon)
+            .where(Street.name.ilike(pattern))
+            .order_by(Street.name)
+            .limit(40)
+        ).all()
+    found = [_place(r, "kelurahan") for r in kel]
+    seen: set[str] = set()
+    for r in streets:
+        if r.name not in seen and len(seen) < 10:
+            seen.add(r.name)
+            found.append(_place(r, "street"))
+    return jsonify(places=found)
+
+
+def _place(row: Any, kind: str) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "kind": kind,
+        "kecamatan": row.kecamatan,
+        "lat": round(row.lat, 6),
+        "lon": round(row.lon, 6),
+    }
+
+
+@bp.get("/api/v1/trucks")
+def trucks() -> Response:
+    """Live positions of trucks on shift: fleet code, route, status; never the device."""
+    runtime = get_runtime()
+    reference = runtime.reference.get()
+    now = datetime.now(UTC)
+    with runtime.db.read() as session:
+        states = live_states(session)
+    features = []
+    for state in states:
+        position = live_position(state, reference, now)
+        if position is not None and position.public:
+            payload = position_payload(position)
+            features.append(geojson.feature(geojson.point(position.lon, position.lat), payload))
+    return jsonify(geojson.collection(features))
+
+
+def truck_status(state: TruckState, now: datetime, online_s: float, offline_s: float) -> str:
+    """on_route / off_route while fixes are fresh, then stale, then offline."""
+    assert state.fix_time is not None
+    age = now - state.fix_time
+    if age > timedelta(seconds=offline_s):
+        return "offline"
+    if age > timedelta(seconds=online_s):
+        return "stale"
+    return "off_route" if state.on_route is False else "on_route"
+
+
+def live_position(state: TruckState, reference: Reference, now: datetime) -> LivePosition | None:
+    if state.fix_time is None or state.lat is None or state.lon is None:
+        return None
+    config = reference.config
+    return LivePosition(
+        truck_id=state.truck_id,
+        route_id=state.route_id,
+        lat=state.lat,
+        lon=state.lon,
+        heading_deg=state.heading_deg,
+        speed_mps=state.speed_mps,
+        progress_m=state.progress_m,
+        status=truck_status(state, now, config["ONLINE_S"], config["OFFLINE_S"]),
+        fix_time=state.fix_time,
+        public=reference.on_shift(state.route_id, now),
+    )

@@ -1,0 +1,129 @@
+"""What goes out over Socket.IO, and to whom, batched per interval.
+
+Ingestion only records what changed; a flusher sends it at most once per interval, so
+the cost of a ping never grows with the number of watching clients. Payloads are built
+here and nowhere else, which keeps device identifiers out of every public message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Broadcaster", "LivePosition", "BinUpdate", "position_payload"]
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, dict[str, Any], str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LivePosition:
+    """A truck's newest fix as the public may see it."""
+
+    truck_id: str
+    route_id: str | None
+    lat: float
+    lon: float
+    heading_deg: float | None
+    speed_mps: float | None
+    progress_m: float | None
+    status: str
+    fix_time: datetime
+    public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BinUpdate:
+    bin_id: str
+    last_serviced_at: datetime
+    service_class: str
+
+
+def position_payload(position: LivePosition) -> dict[str, Any]:
+    """The public shape of a truck: fleet code and route, never the device."""
+    speed = position.speed_mps
+    return {
+        "id": position.truck_id,
+        "route_id": position.route_id,
+        "lat": round(position.lat, 6),
+        "lon": round(position.lon, 6),
+        "heading": None if position.heading_deg is None else round(position.heading_deg, 1),
+        "speed_kmh": None if speed is None else round(speed * 3.6, 1),
+        "progress_m": None if position.progress_m is None else round(position.progress_m, 1),
+        "status": position.status,
+        "fix_time": position.fix_time.isoformat(),
+    }
+
+
+class Broadcaster:
+    """Collects changes between flushes; ``flush`` sends one message per event kind."""
+
+    def __init__(self, emit: Emit) -> None:
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._positions: dict[str, LivePosition] = {}
+        self._bins: dict[str, BinUpdate] = {}
+        self._alerts: list[dict[str, Any]] = []
+        self._coverage_routes: set[str] = set()
+        self.coverage_rows: Callable[[set[str]], list[dict[str, Any]]] | None = None
+
+    def positions(self, positions: list[LivePosition]) -> None:
+        with self._lock:
+            for position in positions:
+                self._positions[position.truck_id] = position
+
+    def bins(self, updates: list[BinUpdate]) -> None:
+        with self._lock:
+            for update in updates:
+                self._bins[update.bin_id] = update
+
+    def alert(self, alert: dict[str, Any]) -> None:
+        with self._lock:
+            self._alerts.append(alert)
+
+    def coverage(self, route_ids: set[str]) -> None:
+        with self._lock:
+            self._coverage_routes |= route_ids
+
+    def flush(self) -> int:
+        """Send what changed since the last flush; returns the number of messages sent."""
+        with self._lock:
+            positions, self._positions = list(self._positions.values()), {}
+            bins, self._bins = list(self._bins.values()), {}
+            alerts, self._alerts = self._alerts, []
+            routes, self._coverage_routes = self._coverage_routes, set()
+        sent = 0
+        public = [position_payload(p) for p in positions if p.public]
+        if public:
+            sent += self._send("positions", {"trucks": public}, "/live")
+        if positions:
+            every = [position_payload(p) for p in positions]
+            sent += self._send("positions", {"trucks": every}, "/dispatch")
+        if bins:
+            sent += self._send("bins", {"bins": [_bin_payload(b) for b in bins]}, "/live")
+        for alert in alerts:
+            sent += self._send("alert", alert, "/dispatch")
+        if routes and self.coverage_rows is not None:
+            sent += self._send("coverage", {"routes": self.coverage_rows(routes)}, "/dispatch")
+        return sent
+
+    def _send(self, event: str, data: dict[str, Any], namespace: str) -> int:
+        try:
+            self._emit(event, data, namespace)
+        except Exception:  # a broken queue must never stop the flusher or lose ingestion
+            log.exception("could not emit %s to %s", event, namespace)
+            return 0
+        return 1
+
+
+def _bin_payload(update: BinUpdate) -> dict[str, Any]:
+    return {
+        "bin_id": update.bin_id,
+        "last_serviced_at": update.last_serviced_at.isoformat(),
+        "service_class": update.service_class,
+    }

@@ -1,0 +1,91 @@
+"""Engine and sessions per app: plain SQLAlchemy 2.0.
+
+SQLite is the embedded default: WAL so map readers never wait for the writer, foreign
+keys on, and write transactions taken with ``BEGIN IMMEDIATE`` so two writers queue on
+the lock instead of failing half-way. PostgreSQL is used as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fleet.config import ConfigError
+
+__all__ = ["Database", "open_database"]
+
+
+@dataclass(frozen=True)
+class Database:
+    """One app's engine with its two session factories."""
+
+    engine: Engine
+    _sessions: sessionmaker[Session]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits on success; the caller acknowledges only after it."""
+        with self._sessions.begin() as session:
+            session.connection(execution_options={"fleet_write": True})
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only view; nothing it does is committed."""
+        with self._sessions() as session:
+            yield session
+
+
+def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("fleet_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def open_database(url: str, *, sqlite_synchronous: str = "FULL", check: bool = True) -> Database:
+    """Build the engine; with ``check``, connect once so a bad URL fails at start-up."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"FLEET_DATABASE_URL: not a database URL (got {url!r})") from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, ImportError, ModuleNotFoundError) as exc:
+        raise ConfigError(f"FLEET_DATABASE_URL: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_pragmas(engine, sqlite_synchronous.upper())
+    if check:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            safe = parsed.render_as_string(hide_password=True)
+            raise ConfigError(f"FLEET_DATABASE_URL: cannot connect to {safe}: {reason}") from None
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    return Database(engine, sessions)

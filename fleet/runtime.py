@@ -1,0 +1,76 @@
+"""What one app holds while it runs: database, broadcaster, spatial indexes, rate limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from fleet.broadcast import Broadcaster
+from fleet.db import Database, open_database
+from fleet.extensions import csrf, login_manager, socketio
+from fleet.ratelimit import RateLimiter
+from fleet.reference_cache import ReferenceCache
+
+__all__ = ["Runtime", "init_app", "get_runtime", "start_flusher"]
+
+
+@dataclass
+class Runtime:
+    db: Database
+    broadcaster: Broadcaster
+    reference: ReferenceCache
+    limiter: RateLimiter
+    flusher_started: bool = False
+
+
+def init_app(app: Flask) -> None:
+    config = app.config
+    db = open_database(
+        config["DATABASE_URL"],
+        sqlite_synchronous=config["SQLITE_SYNCHRONOUS"],
+        check=config.get("CHECK_DATABASE", True),
+    )
+    socketio.init_app(
+        app,
+        message_queue=config["MESSAGE_QUEUE"],
+        async_mode=config.get("ASYNC_MODE", "threading"),
+        cors_allowed_origins=config.get("CORS_ORIGINS", []),
+        logger=False,
+        engineio_logger=False,
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    def emit(event: str, data: dict[str, Any], namespace: str) -> None:
+        socketio.emit(event, data, namespace=namespace)
+
+    app.extensions["fleet"] = Runtime(
+        db=db,
+        broadcaster=Broadcaster(emit),
+        reference=ReferenceCache(db, config),
+        limiter=RateLimiter(config["DEVICE_RATE"], config["DEVICE_BURST"]),
+    )
+
+
+def get_runtime(app: Flask | None = None) -> Runtime:
+    runtime: Runtime = (app or current_app).extensions["fleet"]
+    return runtime
+
+
+def start_flusher(app: Flask) -> None:
+    """Send batched live updates once per interval, for as long as the server runs."""
+    runtime = get_runtime(app)
+    if runtime.flusher_started:
+        return
+    runtime.flusher_started = True
+    interval_s = app.config["BROADCAST_INTERVAL_S"]
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(interval_s)
+            with app.app_context():
+                runtime.broadcaster.flush()
+
+    socketio.start_background_task(loop)

@@ -1,0 +1,64 @@
+"""Run the app: the main port, and optionally a second port where every path is OsmAnd.
+
+Under gevent (the default for ``fleet serve``) one process holds thousands of open
+sockets cheaply; the caller must have monkey-patched before anything else started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+
+from fleet.extensions import socketio
+from fleet.runtime import start_flusher
+
+__all__ = ["patch_for_gevent", "run", "osmand_only"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def patch_for_gevent() -> str:
+    """Monkey-patch the standard library if gevent is installed; returns the async mode."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return "threading"
+    monkey.patch_all()
+    from psycopg import Connection  # noqa: F401  (imported after patching, waits cooperatively)
+
+    return "gevent"
+
+
+def osmand_only(app: Flask) -> WSGIApp:
+    """A WSGI app that treats every path as /osmand, as a Traccar server's OsmAnd port does."""
+    inner = app.wsgi_app
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["PATH_INFO"] = "/osmand"
+        return inner(environ, start_response)
+
+    return wsgi
+
+
+def run(app: Flask, *, host: str, port: int, osmand_port: int | None = None) -> None:
+    """Serve until interrupted, flushing live updates once per interval."""
+    start_flusher(app)
+    if osmand_port is not None:
+        _serve_osmand(app, host, osmand_port)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
+
+
+def _serve_osmand(app: Flask, host: str, port: int) -> None:
+    if app.config.get("ASYNC_MODE") == "gevent":
+        from gevent.pywsgi import WSGIServer
+
+        WSGIServer((host, port), osmand_only(app), log=None).start()
+        return
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, osmand_only(app), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True, name="osmand").start()

@@ -1,0 +1,112 @@
+"""The snap step of the pipeline: live state for new fixes, history for late ones.
+
+A fix newer than the truck's live state continues the live match. A fix older than it
+(a backlog sent after the live position moved on) is matched from the truck's stored
+track just before it, so a late fix can neither rewind nor disturb the live state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fleet.fix import Fix
+from fleet.models import Ping, TruckState
+from fleet.reference_cache import Reference
+from fleet.snap import MatchState, SnapResult, state_at
+from fleet.store import pings as ping_store
+
+__all__ = ["SnappedFix", "snap_fixes"]
+
+#: How far back a late fix looks for the stored fix it continues from.
+HISTORY_LOOKBACK = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class SnappedFix:
+    """A fix with where it lies on its truck's route (all None when the truck has none)."""
+
+    fix: Fix
+    route_id: str | None = None
+    progress_m: float | None = None
+    snap_lat: float | None = None
+    snap_lon: float | None = None
+    offset_m: float | None = None
+    on_route: bool | None = None
+    confidence: float | None = None
+    matcher_state: dict[str, Any] | None = None
+
+
+def snap_fixes(
+    session: Session, reference: Reference, state: TruckState, fixes: Sequence[Fix]
+) -> list[SnappedFix]:
+    """Snap ``fixes`` (oldest first) for the truck whose locked ``state`` is given."""
+    route = reference.route_for_truck(state.truck_id)
+    if route is None:
+        return [SnappedFix(fix) for fix in fixes]
+    matcher = reference.matcher(route.route_id)
+    live = _live_state(state, route.route_id)
+    late = [f for f in fixes if state.fix_time is not None and f.time <= state.fix_time]
+    history = _history(session, state.truck_id, late)
+    out: list[SnappedFix] = []
+    prior: tuple[datetime, MatchState | None] | None = None
+    for fix in fixes:
+        if state.fix_time is not None and fix.time <= state.fix_time:
+            start = _prior(history, fix.time, prior)
+            new_state, result = _step(matcher, start, fix)
+            prior = (fix.time, new_state)
+            out.append(_snapped(fix, result, None))
+            continue
+        live, result = _step(matcher, live, fix)
+        out.append(_snapped(fix, result, live.to_dict()))
+    return out
+
+
+def _step(matcher: Any, state: MatchState | None, fix: Fix) -> tuple[MatchState, SnapResult]:
+    new_state, result = matcher.step(
+        state, fix.time.timestamp(), fix.lon, fix.lat, fix.speed_mps, fix.accuracy_m
+    )
+    return new_state, result
+
+
+def _live_state(state: TruckState, route_id: str) -> MatchState | None:
+    if not state.matcher or state.route_id != route_id:
+        return None
+    return MatchState.from_dict(state.matcher)
+
+
+def _history(session: Session, truck_id: str, late: Sequence[Fix]) -> list[Ping]:
+    if not late:
+        return []
+    start = late[0].time - HISTORY_LOOKBACK
+    return ping_store.track(session, truck_id, start, late[-1].time)
+
+
+def _prior(
+    history: Sequence[Ping], t: datetime, chained: tuple[datetime, MatchState | None] | None
+) -> MatchState | None:
+    """The state just before ``t``: the late run's own last fix, or the stored ping."""
+    stored = next((p for p in reversed(history) if p.fix_time < t), None)
+    if chained is not None and (stored is None or chained[0] >= stored.fix_time):
+        return chained[1]
+    if stored is None or stored.progress_m is None:
+        return None
+    return state_at(stored.progress_m, stored.fix_time.timestamp(), bool(stored.on_route))
+
+
+def _snapped(fix: Fix, r: SnapResult, matcher_state: dict[str, Any] | None) -> SnappedFix:
+    return SnappedFix(
+        fix=fix,
+        route_id=r.route_id,
+        progress_m=r.progress_m,
+        snap_lat=r.snap_lat,
+        snap_lon=r.snap_lon,
+        offset_m=r.offset_m,
+        on_route=r.on_route,
+        confidence=r.confidence,
+        matcher_state=matcher_state,
+    )
