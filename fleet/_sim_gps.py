@@ -96,7 +96,7 @@ def observe(
         lat=np.round(lat, 7)[keep],
         lon=np.round(lon, 7)[keep],
         speed_mps=np.round(speed, 2)[keep],
-        heading_deg=np.round(heading % 360.0, 1)[keep],
+        heading_deg=(np.round(heading, 1) % 360.0)[keep],
         accuracy_m=np.round(accuracy, 1)[keep],
         battery_pct=np.round(battery, 1)[keep],
         altitude_m=np.round(altitude, 1)[keep],

@@ -29,6 +29,7 @@ class MotionConfig:
 
     min_kmh: float = 15.0
     max_kmh: float = 40.0
+    collection_max_kmh: float = 25.0
     corner_max_kmh: float = 20.0
     corner_turn_deg: float = 35.0
     corner_zone_m: float = 25.0
@@ -72,24 +73,31 @@ class Timeline:
 
 
 def plan_speeds(
-    path: LineString, rng: np.random.Generator, config: MotionConfig
+    path: LineString,
+    rng: np.random.Generator,
+    config: MotionConfig,
+    collection_m: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[FloatArray, FloatArray]:
-    """Break points along ``path`` (metres) and the speed (m/s) of each piece between them."""
+    """Break points along ``path`` (metres) and the speed (m/s) of each piece between them.
+
+    Within ``collection_m`` (path metres) the crew walks beside the truck between bins,
+    so speeds stay under ``collection_max_kmh``.
+    """
     length = float(path.length)
     lo, hi = config.stretch_m
     stretch_ends = np.cumsum(rng.uniform(lo, hi, size=int(length / lo) + 2))
     stretch_kmh = rng.uniform(config.min_kmh, config.max_kmh, size=len(stretch_ends))
     corners = _corner_positions_m(path, config.corner_turn_deg)
     zone = config.corner_zone_m
-    breaks = np.unique(
-        np.clip(
-            np.concatenate([[0.0, length], stretch_ends, corners - zone, corners + zone]),
-            0.0,
-            length,
-        )
+    edges = np.concatenate(
+        [[0.0, length], collection_m, stretch_ends, corners - zone, corners + zone]
     )
+    breaks = np.unique(np.clip(edges, 0.0, length))
     mids = (breaks[:-1] + breaks[1:]) / 2.0
     kmh = stretch_kmh[np.searchsorted(stretch_ends, mids)]
+    collecting = (mids > collection_m[0]) & (mids < collection_m[1])
+    slow_kmh = config.min_kmh + (kmh - config.min_kmh) * _share(config.collection_max_kmh, config)
+    kmh = np.where(collecting, slow_kmh, kmh)
     near = _distance_to_nearest(mids, corners) < zone
     corner_kmh = rng.uniform(config.min_kmh, config.corner_max_kmh, size=len(mids))
     kmh = np.where(near, np.minimum(kmh, corner_kmh), kmh)
@@ -113,6 +121,11 @@ def build_timeline(
     end_s = np.cumsum(duration[order])
     start_s = end_s - duration[order]
     return Timeline(start_s, end_s, start_m[order], speed[order], label[order])
+
+
+def _share(cap_kmh: float, config: MotionConfig) -> float:
+    """Factor that maps the full speed range onto ``min_kmh..cap_kmh``."""
+    return (cap_kmh - config.min_kmh) / max(config.max_kmh - config.min_kmh, 1e-9)
 
 
 def _corner_positions_m(path: LineString, turn_deg: float) -> FloatArray:

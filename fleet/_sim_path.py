@@ -83,35 +83,56 @@ def build_day_path(
     route: LineString,
     *,
     collection_start_m: float,
+    collection_end_m: float,
     site: Point | None,
     skip_m: tuple[float, float] | None = None,
 ) -> DayPath:
     """Chain the legs of a day for a route given in metres (EPSG:32751).
 
     ``skip_m`` is a (from, to) range of route measures replaced by a detour; ``site`` is
-    the dump site, or None for a truck that goes straight back to the depot.
+    the dump site, or None for a truck that drives its route and stops at the depot.
+    When the route returns to the depot after collection, the truck leaves that return
+    leg where it passes closest to the site, dumps, and comes back to the same point.
     """
-    legs = _route_legs(route, skip_m)
-    if site is not None:
-        legs += _site_legs(route, collection_start_m, site)
+    length = float(route.length)
+    end_m = float(np.clip(collection_end_m, 0.0, length))
+    if site is None:
+        legs = _forward(route, 0.0, length, "route", skip_m)
+    elif end_m < length - 1.0:
+        exit_m = end_m + substring(route, end_m, length).project(site)
+        exit_point = route.interpolate(exit_m)
+        legs = [
+            *_forward(route, 0.0, end_m, "route", skip_m),
+            *_forward(route, end_m, exit_m, "to_site", None),
+            Leg("to_site", LineString([exit_point, site]), 0.0, 0, True),
+            Leg("to_depot", LineString([site, exit_point]), 0.0, 0, True),
+            *_forward(route, exit_m, length, "to_depot", None),
+        ]
+    else:
+        legs = _forward(route, 0.0, length, "route", skip_m) + _back_by_depot_leg(
+            route, collection_start_m, site
+        )
     starts = np.concatenate([[0.0], np.cumsum([leg.line.length for leg in legs])[:-1]])
-    names = [leg.name for leg in legs]
-    site_m = float(starts[names.index("to_depot")]) if site is not None else None
+    dump = [i for i, leg in enumerate(legs) if leg.name == "to_site" and leg.straight]
+    site_m = float(starts[dump[0]] + legs[dump[0]].line.length) if dump else None
     return DayPath(_join([leg.line for leg in legs]), tuple(legs), starts, site_m)
 
 
-def _route_legs(route: LineString, skip_m: tuple[float, float] | None) -> list[Leg]:
-    length = route.length
-    if skip_m is None:
-        return [Leg("route", route, 0.0, 1, False)]
-    a, b = sorted(float(np.clip(v, 1.0, length - 1.0)) for v in skip_m)
-    if b - a < 1.0:
-        return [Leg("route", route, 0.0, 1, False)]
-    return [
-        Leg("route", substring(route, 0.0, a), 0.0, 1, False),
-        Leg("detour", _detour(route, a, b), 0.0, 0, False),
-        Leg("route", substring(route, b, length), b, 1, False),
-    ]
+def _forward(
+    route: LineString, a_m: float, b_m: float, name: str, skip_m: tuple[float, float] | None
+) -> list[Leg]:
+    """Route measures ``a_m`` to ``b_m`` driven forwards, detouring around ``skip_m``."""
+    if b_m - a_m < 1.0:
+        return []
+    if skip_m is not None:
+        lo, hi = sorted(float(np.clip(v, a_m + 1.0, b_m - 1.0)) for v in skip_m)
+        if hi - lo >= 1.0:
+            return [
+                *_forward(route, a_m, lo, name, None),
+                Leg("detour", _detour(route, lo, hi), 0.0, 0, False),
+                *_forward(route, hi, b_m, name, None),
+            ]
+    return [Leg(name, substring(route, a_m, b_m), a_m, 1, False)]
 
 
 def _detour(route: LineString, a_m: float, b_m: float) -> LineString:
@@ -130,7 +151,8 @@ def _detour(route: LineString, a_m: float, b_m: float) -> LineString:
     return LineString([start, apex, end])
 
 
-def _site_legs(route: LineString, collection_start_m: float, site: Point) -> list[Leg]:
+def _back_by_depot_leg(route: LineString, collection_start_m: float, site: Point) -> list[Leg]:
+    """For a route that ends where collection ends: dump, then back along the depot leg."""
     end = Point(route.coords[-1])
     rejoin_m = float(np.clip(collection_start_m, 0.0, route.length))
     rejoin = route.interpolate(rejoin_m)

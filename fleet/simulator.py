@@ -192,7 +192,11 @@ def simulate_truck(
         skip = (route.collection_start_m + lo * span, route.collection_start_m + hi * span)
     site = _pick_site(route, sites, rng)
     path = build_day_path(
-        route_m, collection_start_m=route.collection_start_m, site=site, skip_m=skip
+        route_m,
+        collection_start_m=route.collection_start_m,
+        collection_end_m=route.collection_end_m,
+        site=site,
+        skip_m=skip,
     )
     shift_s = _shift_seconds(route)
     timeline = _timeline(route, path, bins, rng, motion, edit, shift_s)
@@ -200,7 +204,8 @@ def simulate_truck(
     first_s = 0.0
     if start is not None:
         route_end_s = timeline.time_at(SITE) or timeline.duration_s
-        lead_s = float(np.round(rng.uniform(0.05, 0.8) * route_end_s))
+        lead_fixes = np.round(rng.uniform(0.05, 0.8) * route_end_s / gps.interval_s)
+        lead_s = float(lead_fixes * gps.interval_s)
         departure = start.astimezone(UTC).replace(microsecond=0) - timedelta(seconds=lead_s)
         first_s = lead_s
     trace = observe(timeline, path, gps, rng, first_s=first_s)
@@ -252,7 +257,9 @@ def _timeline(
     edit: RouteEdit,
     shift_s: float,
 ) -> Timeline:
-    breaks, speeds = plan_speeds(path.line, rng, motion)
+    bounds = path.path_m_of_progress(np.array([route.collection_start_m, route.collection_end_m]))
+    collecting = (float(np.nan_to_num(bounds[0])), float(np.nan_to_num(bounds[1])))
+    breaks, speeds = plan_speeds(path.line, rng, motion, collecting)
     stops = _bin_stops(path, [b for b in bins if b.installed and b.route_id == route.route_id], rng)
     if path.site_m is not None:
         stops.append(Stop(path.site_m, float(rng.uniform(*_SITE_DWELL_S)), SITE))
