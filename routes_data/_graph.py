@@ -107,6 +107,17 @@ def _kelurahan_of(mids: np.ndarray, boundaries: Boundaries) -> np.ndarray:
     return which
 
 
+def _distinct(edges: np.ndarray, source: np.ndarray, classes: list[str]):
+    """Drop loops and duplicate edges; of two overlapping lines the higher class wins."""
+    rank = np.array([_CLASS_RANK[classes[s]] for s in source])
+    edges = np.sort(edges, axis=1)
+    order = np.lexsort((rank, edges[:, 1], edges[:, 0]))
+    edges, source = edges[order], source[order]
+    first = np.unique(edges, axis=0, return_index=True)[1]
+    first = first[edges[first, 0] != edges[first, 1]]
+    return edges[first], source[first]
+
+
 def planar_graph(
     geoms: np.ndarray,
     names: list[str],
@@ -117,13 +128,7 @@ def planar_graph(
     """Build the street graph from candidate lines (UTM 51S metres)."""
     a, b, source = _segments(geoms)
     lonlat, edges = _snap_nodes(a, b)
-    rank = np.array([_CLASS_RANK[classes[s]] for s in source])
-    edges = np.sort(edges, axis=1)
-    order = np.lexsort((rank, edges[:, 1], edges[:, 0]))
-    edges, source = edges[order], source[order]
-    first = np.unique(edges, axis=0, return_index=True)[1]
-    first = first[edges[first, 0] != edges[first, 1]]
-    edges, source = edges[first], source[first]
+    edges, source = _distinct(edges, source, classes)
     keep = _connected(edges, optional[source], len(lonlat))
     edges, source = edges[keep], source[keep]
     used, edges = np.unique(edges, return_inverse=True)
