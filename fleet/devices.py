@@ -42,10 +42,14 @@ class DeviceFaults:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff: ``base_s * 2**n`` capped at ``max_s``, ``attempts`` per try."""
+    """Exponential backoff: ``base_s * 2**n`` capped at ``max_s``, ``attempts`` per try.
+
+    A server's ``Retry-After`` replaces the computed delay, up to ``max_retry_after_s``.
+    """
 
     base_s: float = 0.5
     max_s: float = 30.0
+    max_retry_after_s: float = 300.0
     attempts: int = 6
     timeout_s: float = 10.0
     jitter: float = 0.25
@@ -208,7 +212,7 @@ class SimDevice:
     def _backoff_s(self, attempt: int, response: requests.Response | None) -> float:
         hinted = _retry_after_s(response) if response is not None else None
         if hinted is not None:
-            return min(hinted, self.retry.max_s)
+            return min(hinted, self.retry.max_retry_after_s)
         delay = min(self.retry.max_s, self.retry.base_s * 2.0**attempt)
         return float(delay * (1.0 + self.retry.jitter * self._rng.random()))
 
