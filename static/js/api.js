@@ -3,6 +3,7 @@
 
 import { t, onLangChange } from "./i18n.js";
 
+const REQUEST_TIMEOUT_MS = 20000;
 let clockOffsetMs = 0;
 
 /** Error carrying the HTTP status (0 when the network failed). */
@@ -27,7 +28,9 @@ export function serverNow() {
 async function request(url, options) {
   let response;
   try {
-    response = await fetch(url, { credentials: "same-origin", ...options });
+    // A hung request must not hold up the rest of the page forever.
+    const signal = AbortSignal.timeout ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined;
+    response = await fetch(url, { credentials: "same-origin", signal, ...options });
   } catch {
     throw new ApiError(0, null);
   }

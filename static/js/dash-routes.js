@@ -15,10 +15,12 @@ export class RouteTable {
   constructor(tbody, routes, { onSelect }) {
     Object.assign(this, { tbody, routes, onSelect });
     this.rows = new Map();
-    tbody.addEventListener("click", (e) => {
+    const select = (e) => {
       const tr = e.target.closest("tr[data-route]");
       if (tr) this.onSelect(tr.dataset.route);
-    });
+    };
+    tbody.addEventListener("click", select);
+    tbody.addEventListener("keydown", (e) => e.key === "Enter" && select(e));
     onLangChange(() => this.render());
     setInterval(() => this.render(), AGO_REFRESH_MS);
   }

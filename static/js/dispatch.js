@@ -140,6 +140,7 @@ async function main() {
   const map = createMap($("map"), config);
   const layers = buildMap(map);
   const parts = dashboardParts(map, layers, csrfToken);
+  window.fleet = { map, ...layers, ...parts };
   const today = todayWita();
   $("replay-date").value = today;
   $("coverage-date").value = today;

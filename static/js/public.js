@@ -34,6 +34,8 @@ async function main() {
   const driven = new DrivenLayer(map, routes);
   const bins = new BinsLayer(map);
   const trucks = new TrucksLayer(map, routes);
+  // A handle for browser tests and debugging: bins are on a canvas, not in the DOM.
+  window.fleet = { map, routes, driven, bins, trucks };
   new EtaPanel(map, routes, {
     input: document.getElementById("place-q"),
     list: document.getElementById("place-list"),
