@@ -14,6 +14,7 @@ export class AlertsFeed {
     list.addEventListener("click", (e) => this.onClick(e));
     onLangChange(() => this.render());
     setInterval(() => this.render(), 30000);
+    this.render();
   }
 
   replace(list) {

@@ -23,6 +23,7 @@ export class RouteTable {
     tbody.addEventListener("keydown", (e) => e.key === "Enter" && select(e));
     onLangChange(() => this.render());
     setInterval(() => this.render(), AGO_REFRESH_MS);
+    this.render();
   }
 
   /** Replace all rows (a full load). */

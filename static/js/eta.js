@@ -4,7 +4,7 @@
 import { ApiError, getJSON, withQuery } from "./api.js";
 import { t, onLangChange } from "./i18n.js";
 import { clockWita, daysText } from "./time.js";
-import { escapeHtml } from "./layers.js";
+import { escapeHtml, safeColor } from "./layers.js";
 
 const L = window.L;
 const SPOT_KEY = "fleet.spot";
@@ -197,7 +197,7 @@ export class EtaPanel {
 
   describe(d) {
     const route = this.routes.props(d.route_id);
-    const color = d.route_color || this.routes.color(d.route_id);
+    const color = safeColor(d.route_color, this.routes.color(d.route_id));
     const schedule = t("eta.schedule", {
       days: daysText(route?.schedule_days) || "–",
       start: d.shift_start || route?.shift_start || "–",

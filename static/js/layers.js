@@ -18,6 +18,11 @@ export const SITE_COLORS = { depot: "#1f5fbf", processing: "#7b3fb5", landfill: 
 const FALLBACK_ROUTE_COLOR = "#3b6ea5";
 const DRIVEN_REFRESH_MS = 30000;
 
+/** A colour from the server if it is a plain hex colour, else the fallback. */
+export function safeColor(color, fallback = FALLBACK_ROUTE_COLOR) {
+  return typeof color === "string" && /^#[0-9a-f]{3,8}$/i.test(color) ? color : fallback;
+}
+
 function escapeHtml(text) {
   const div = document.createElement("div");
   div.textContent = text ?? "";
@@ -50,7 +55,7 @@ export class RoutesLayer {
   styleFor(props, today) {
     const scheduled = (props.schedule_days || []).includes(today);
     return {
-      color: props.color || FALLBACK_ROUTE_COLOR,
+      color: safeColor(props.color),
       weight: scheduled ? 3 : 2,
       opacity: scheduled ? 0.6 : 0.3,
       dashArray: "6 8",
@@ -71,7 +76,7 @@ export class RoutesLayer {
   }
 
   color(routeId) {
-    return this.props(routeId)?.color || FALLBACK_ROUTE_COLOR;
+    return safeColor(this.props(routeId)?.color);
   }
 
   name(routeId) {

@@ -104,7 +104,6 @@ export class Replay {
       html: `<div class="truck-arrow">${ARROW_SVG}</div>`,
     });
     this.marker = L.marker(latlngs[0], { icon, zIndexOffset: 1000 }).addTo(this.group);
-    this.marker.getElement().querySelector(".truck-arrow").style.fill = "#111";
     this.map.fitBounds(track.getBounds(), { padding: [30, 30] });
   }
 
@@ -124,9 +123,9 @@ export class Replay {
     const span = this.times[i + 1] !== undefined ? this.times[i + 1] - this.times[i] : 0;
     const k = span > 0 ? (this.t - this.times[i]) / span : 0;
     this.marker.setLatLng([a.lat + (b.lat - a.lat) * k, a.lon + (b.lon - a.lon) * k]);
-    if (Number.isFinite(a.heading)) {
-      this.marker.getElement().querySelector(".truck-arrow").style.transform = `rotate(${a.heading}deg)`;
-    }
+    // Looked up each time: hiding and showing the layer recreates the element.
+    const arrow = this.marker.getElement()?.querySelector(".truck-arrow");
+    if (arrow && Number.isFinite(a.heading)) arrow.style.transform = `rotate(${a.heading}deg)`;
     this.els.slider.value = String(Math.round((this.t - start) / 1000));
     this.current = a;
     this.renderLabels();

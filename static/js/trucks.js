@@ -27,6 +27,10 @@ function unwrapAngle(previous, heading) {
   return previous + delta;
 }
 
+function statusText(status) {
+  return status ? t(`truck.status.${status}`) : "";
+}
+
 function isOlder(isoA, isoB) {
   const a = parseTime(isoA);
   const b = parseTime(isoB);
@@ -114,7 +118,7 @@ export class TrucksLayer {
     el.querySelector(".truck-code").textContent = data.id;
     el.querySelector(".truck-age").textContent = updatedText(data.fix_time);
     el.dataset.status = data.status || "";
-    el.title = `${data.id} — ${t(`truck.status.${data.status}`)}`;
+    el.title = `${data.id} — ${statusText(data.status)}`;
     if (entry.marker.isPopupOpen()) entry.marker.setPopupContent(this.popup(data));
   }
 
@@ -122,7 +126,7 @@ export class TrucksLayer {
     const lines = [
       `<b>${escapeHtml(data.id)}</b>`,
       `${escapeHtml(t("truck.route"))}: ${escapeHtml(this.routes.name(data.route_id))}`,
-      escapeHtml(t(`truck.status.${data.status}`)),
+      escapeHtml(statusText(data.status)),
     ];
     if (Number.isFinite(data.speed_kmh)) {
       lines.push(escapeHtml(t("truck.speed", { n: Math.round(data.speed_kmh) })));
