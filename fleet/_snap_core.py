@@ -47,7 +47,8 @@ def _advance(
     """Best way into each reachable candidate, or None if none is reachable."""
     k2 = 0.5 / (sigma * sigma)
     slack = cfg.reach_slack_m + 3.0 * sigma
-    vmax, accel, rev = cfg.max_speed_mps, cfg.accel_mps2, cfg.reverse_cost_per_m
+    vmax, accel = cfg.max_speed_mps, cfg.accel_mps2
+    rev, vtol = cfg.reverse_cost_per_m, cfg.reverse_tolerance_mps
     out: list[Hyp] = []
     for mc, dc in zip(ms, ds, strict=True):
         best: Hyp | None = None
@@ -62,11 +63,12 @@ def _advance(
             pred = m + v * dt
             innov = mc - pred
             nm = min(max(pred + a * innov, 0.0), length_m)
-            # Trucks rarely reverse: without this an out-and-back street read backwards
-            # fits the fixes as well as read forwards.
-            sc = s - innov * innov * (1.0 - a) * k2 - (rev * (m - nm) if nm < m else 0.0)
+            nv = min(max(v + b * innov / dt, -vmax), vmax)
+            # Trucks rarely reverse: without this cost a street driven out and back reads
+            # as well backwards as forwards. The dead band spares GPS jitter at stops.
+            back = -nv - vtol
+            sc = s - innov * innov * (1.0 - a) * k2 - (rev * back * dt if back > 0.0 else 0.0)
             if best is None or sc > best[2]:
-                nv = min(max(v + b * innov / dt, -vmax), vmax)
                 best = (nm, nv, sc, t, min(n + 1, 28), dc)
         if best is not None:
             out.append((best[0], best[1], best[2] - dc * dc * k2, t, best[4], dc))
@@ -87,9 +89,12 @@ def _seed(
     the best hypothesis (or from the route start): a truck with no history is most
     likely starting its route, and one that rejoins most likely did so nearby.
     """
-    base, origin = (hyps[0][2] - cfg.jump_cost, hyps[0][0]) if hyps else (0.0, 0.0)
+    if hyps:
+        base, origin, per_m = hyps[0][2] - cfg.jump_cost, hyps[0][0], cfg.jump_cost_per_km
+    else:
+        base, origin, per_m = 0.0, 0.0, cfg.start_cost_per_km
     k2 = 0.5 / (sigma * sigma)
-    per_m = cfg.jump_cost_per_km / 1000.0
+    per_m /= 1000.0
     return [
         (m, 0.0, base - d * d * k2 - per_m * abs(m - origin), t, 1, d)
         for m, d in zip(ms, ds, strict=True)

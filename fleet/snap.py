@@ -66,16 +66,18 @@ class SnapConfig:
     off_after_fixes: int = 3
     on_after_fixes: int = 2
     max_speed_mps: float = 25.0
-    accel_mps2: float = 1.0
+    accel_mps2: float = 3.0
     reach_slack_m: float = 20.0
     hold_cost: float = 4.0
     jump_cost: float = 10.0
-    jump_cost_per_km: float = 1.0
+    jump_cost_per_km: float = 2.0
+    start_cost_per_km: float = 10.0
     prune_cost: float = 25.0
     merge_m: float = 15.0
     max_hypotheses: int = 4
     speed_gain: float = 0.5
-    reverse_cost_per_m: float = 0.05
+    reverse_cost_per_m: float = 0.2
+    reverse_tolerance_mps: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
