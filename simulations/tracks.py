@@ -61,6 +61,7 @@ class Trace:
     lat: FloatArray
     speed_mps: FloatArray
     outlier: npt.NDArray[np.bool_]
+    detour: npt.NDArray[np.bool_]
 
 
 def street_grid(rng: np.random.Generator, nx: int = 12, ny: int = 12) -> Streets:
@@ -148,11 +149,12 @@ def drive(
     geom = route.geometry
     m, dt = _kinematics(geom.length_m, rng)
     x, y = geom.xy_at(m)
+    away = np.zeros(len(m), dtype=bool)
     if detour:
-        x, y, m = _add_detour(x, y, m, rng)
+        x, y, m, away = _add_detour(geom, x, y, m, rng)
     t = np.arange(len(m)) * dt
     pick = np.arange(0, len(m), int(round(sample_s / dt)))
-    t, m, x, y = t[pick], m[pick], x[pick], y[pick]
+    t, m, x, y, away = t[pick], m[pick], x[pick], y[pick], away[pick]
     true_off = geom.distance_m(x, y) > off_route_m
     nx, ny = x + rng.normal(0, sigma_m, len(x)), y + rng.normal(0, sigma_m, len(y))
     outlier = rng.random(len(x)) < outlier_rate
@@ -161,7 +163,7 @@ def drive(
     ny[outlier] += 150.0 * np.sin(ang)
     lon, lat = to_lonlat(nx, ny)
     speed = np.abs(np.gradient(m, t)) + rng.normal(0, 0.3, len(t))
-    return Trace(t, m, x, y, true_off, lon, lat, np.maximum(speed, 0.0), outlier)
+    return Trace(t, m, x, y, true_off, lon, lat, np.maximum(speed, 0.0), outlier, away)
 
 
 def _kinematics(length_m: float, rng: np.random.Generator) -> tuple[FloatArray, float]:
@@ -185,17 +187,18 @@ def _kinematics(length_m: float, rng: np.random.Generator) -> tuple[FloatArray, 
 
 
 def _add_detour(
-    x: FloatArray, y: FloatArray, m: FloatArray, rng: np.random.Generator
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Leave the route sideways for ~2.5 min (to a depot, say), then come back to it."""
+    geom: RouteGeometry, x: FloatArray, y: FloatArray, m: FloatArray, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Leave the route for ~3 min, outward from the route's middle (to a depot, say)."""
     at = int(rng.integers(len(m) // 4, 3 * len(m) // 4))
-    ang = rng.uniform(0, 2 * np.pi)
-    out = np.r_[np.linspace(0, 250, 60), np.full(180, 250.0), np.linspace(250, 0, 60)]
-    dx, dy = out * np.cos(ang), out * np.sin(ang)
-    x = np.insert(x, at, x[at] + dx)
-    y = np.insert(y, at, y[at] + dy)
+    ang = np.arctan2(y[at] - geom.y.mean(), x[at] - geom.x.mean()) + rng.uniform(-0.3, 0.3)
+    out = np.r_[np.linspace(0, 500, 100), np.full(160, 500.0), np.linspace(500, 0, 100)]
+    x = np.insert(x, at, x[at] + out * np.cos(ang))
+    y = np.insert(y, at, y[at] + out * np.sin(ang))
     m = np.insert(m, at, np.full(len(out), m[at]))
-    return x, y, m
+    away = np.zeros(len(m), dtype=bool)
+    away[at : at + len(out)] = True
+    return x, y, m, away
 
 
 def export_osm(streets: Streets, path: Path) -> None:
