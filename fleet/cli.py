@@ -49,10 +49,13 @@ def main() -> None:
 @clean_errors
 def serve(host: str, port: int, osmand_port: int | None, no_load: bool) -> None:
     """Run the service."""
+    from fleet.server import patch_for_gevent
+
+    mode = patch_for_gevent()
     from fleet.bootstrap import prepare
     from fleet.server import run
 
-    app = make_app()
+    app = make_app(ASYNC_MODE=mode)
     prepare(app, load_reference=False if no_load else None)
     run(app, host=host, port=port, osmand_port=osmand_port)
 

@@ -37,6 +37,7 @@ __all__ = [
     "Kelurahan",
     "Ping",
     "Route",
+    "RouteDay",
     "Site",
     "SiteVisit",
     "Street",
@@ -233,6 +234,22 @@ class BinVisit(Base):
     status: Mapped[str] = mapped_column(String(16))
     evidence: Mapped[dict[str, Any]]
     recorded_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RouteDay(Base):
+    """The stretches of a route one truck drove on one WITA day, as measure intervals."""
+
+    __tablename__ = "route_days"
+    __table_args__ = (
+        UniqueConstraint("route_id", "truck_id", "service_date", name="uq_route_day"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    route_id: Mapped[str] = mapped_column(ForeignKey("routes.id"))
+    truck_id: Mapped[str] = mapped_column(ForeignKey("trucks.id"))
+    service_date: Mapped[date] = mapped_column(Date, index=True)
+    driven: Mapped[list[Any]]
+    driven_m: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime]
 
 

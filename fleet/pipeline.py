@@ -21,7 +21,7 @@ from fleet.reference_cache import Reference
 from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
 from fleet.store.devices import DeviceRef
-from fleet.tracking import SnappedFix, snap_fixes
+from fleet.tracking import SnappedFix, record_progress, snap_fixes, with_previous
 from fleet.visits import record_visits
 
 __all__ = ["IngestResult", "process", "heartbeat"]
@@ -52,8 +52,11 @@ def process(
     if not fresh:
         return IngestResult(duplicates=duplicates)
     snapped = snap_fixes(session, reference, state, [fix for _, fix in fresh])
+    before = ping_store.ping_before(session, device.truck_id, snapped[0].fix.time)
     ping_store.insert_pings(session, [_ping_row(device, s, received_at) for s in snapped])
-    bins = record_visits(session, reference, device.truck_id, snapped, received_at)
+    track = with_previous(before, snapped)
+    bins = record_visits(session, reference, device.truck_id, track, received_at)
+    record_progress(session, reference, device.truck_id, track, received_at)
     position = _advance_state(state, reference, snapped[-1], received_at)
     return IngestResult(
         stored=[index for index, _ in fresh],

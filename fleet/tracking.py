@@ -14,13 +14,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fleet.coverage import wita_date
 from fleet.fix import Fix
 from fleet.models import Ping, TruckState
+from fleet.progress import plausible_stretch
 from fleet.reference_cache import Reference
 from fleet.snap import MatchState, SnapResult, state_at
 from fleet.store import pings as ping_store
+from fleet.store.progress import add_stretches
 
-__all__ = ["SnappedFix", "snap_fixes"]
+__all__ = ["SnappedFix", "Track", "record_progress", "snap_fixes", "with_previous"]
 
 #: How far back a late fix looks for the stored fix it continues from.
 HISTORY_LOOKBACK = timedelta(minutes=30)
@@ -110,3 +113,54 @@ def _snapped(fix: Fix, r: SnapResult, matcher_state: dict[str, Any] | None) -> S
         confidence=r.confidence,
         matcher_state=matcher_state,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """New fixes of one truck, oldest first, with the stored fix just before them."""
+
+    previous: SnappedFix | None
+    fixes: Sequence[SnappedFix]
+
+    def pairs(self) -> list[tuple[SnappedFix | None, SnappedFix]]:
+        """Each new fix with the one before it: the moves that coverage and progress see."""
+        befores = [self.previous, *self.fixes[:-1]]
+        return list(zip(befores, self.fixes, strict=True))
+
+
+def with_previous(before: Ping | None, fixes: Sequence[SnappedFix]) -> Track:
+    if before is None:
+        return Track(None, fixes)
+    fix = Fix(before.fix_time, before.lat, before.lon, before.speed_mps, before.heading_deg)
+    previous = SnappedFix(
+        fix,
+        before.route_id,
+        before.progress_m,
+        before.snap_lat,
+        before.snap_lon,
+        before.offset_m,
+        before.on_route,
+        before.confidence,
+    )
+    return Track(previous, fixes)
+
+
+def record_progress(
+    session: Session, reference: Reference, truck_id: str, track: Track, now: datetime
+) -> None:
+    """Add the stretches driven between consecutive on-route fixes to the day's row."""
+    route = reference.route_for_truck(truck_id)
+    if route is None:
+        return
+    stretches = []
+    for prev, cur in track.pairs():
+        if prev is None or not (prev.on_route and cur.on_route):
+            continue
+        if prev.progress_m is None or cur.progress_m is None:
+            continue
+        dt_s = (cur.fix.time - prev.fix.time).total_seconds()
+        if plausible_stretch(prev.progress_m, cur.progress_m, dt_s):
+            day = wita_date(cur.fix.time.timestamp())
+            stretches.append((day, prev.progress_m, cur.progress_m))
+    if stretches:
+        add_stretches(session, route.route_id, truck_id, stretches, now)

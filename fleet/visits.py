@@ -28,9 +28,8 @@ from fleet.coverage import (
 from fleet.geo import to_metric
 from fleet.models import BinVisit
 from fleet.reference_cache import BinInfo, Reference
-from fleet.store import pings as ping_store
 from fleet.store.upsert import upsert
-from fleet.tracking import SnappedFix
+from fleet.tracking import SnappedFix, Track
 
 __all__ = ["build_bin_index", "record_visits", "visit_from_row", "visit_row"]
 
@@ -52,19 +51,19 @@ def record_visits(
     session: Session,
     reference: Reference,
     truck_id: str,
-    snapped: Sequence[SnappedFix],
+    track: Track,
     received_at: datetime,
 ) -> list[BinUpdate]:
     """Fold the fixes' bin observations into ``bin_visits``; return newly serviced bins."""
     route = reference.route_for_truck(truck_id)
-    if route is None or not snapped:
+    if route is None or not track.fixes:
         return []
     config = coverage_config(reference)
-    points = _track_points(snapped)
-    before = ping_store.ping_before(session, truck_id, snapped[0].fix.time)
-    prev = None if before is None else _point_of(before.lat, before.lon, before, before.fix_time)
+    everything = [track.previous, *track.fixes] if track.previous else list(track.fixes)
+    points = _track_points(everything)
+    prev = points[0] if track.previous else None
     observations = []
-    for cur in points:
+    for cur in points[1:] if track.previous else points:
         observations += observe_segment(reference.bin_index(), route.route_id, prev, cur, config)
         prev = cur
     if not observations:

@@ -114,3 +114,29 @@ def device(app: Flask) -> str:
 
     with get_runtime(app).db.write() as session:
         return add_device(session, "KP-01")
+
+
+def login(client: FlaskClient, username: str, password: str) -> Any:
+    """Sign in through the real form, CSRF token included."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, "login form has no CSRF token"
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": match.group(1)},
+    )
+
+
+@pytest.fixture
+def dispatcher(app: Flask) -> FlaskClient:
+    """A test client signed in as a dispatcher."""
+    from fleet.store.users import add_user
+
+    with get_runtime(app).db.write() as session:
+        add_user(session, "rina", "sampah-bersih-1", "dispatcher")
+    client = app.test_client()
+    response = login(client, "rina", "sampah-bersih-1")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client

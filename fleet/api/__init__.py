@@ -8,8 +8,9 @@ __all__ = ["register"]
 
 
 def register(app: Flask) -> None:
-    from fleet.api import errors, ingest, public
+    from fleet.api import auth, coverage, dispatch, errors, ingest, live, public
 
     errors.register(app)
-    app.register_blueprint(ingest.bp)
-    app.register_blueprint(public.bp)
+    for module in (ingest, public, coverage, auth, dispatch):
+        app.register_blueprint(module.bp)
+    live.register()

@@ -38,6 +38,9 @@ def unavailable(reason: str) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
+        field = getattr(exc, "field", None)
+        if field is not None:
+            return error(exc.code or 400, getattr(exc, "reason", ""), field)
         response = error(exc.code or 500, exc.description or exc.name)
         if exc.code == 429 and exc.response is not None:
             response.headers.update(exc.response.headers)

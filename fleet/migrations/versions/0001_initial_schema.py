@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:57:58.800209
+Create Date: 2026-11-23 13:00:58.582526
 """
 
 from collections.abc import Sequence
@@ -253,6 +253,31 @@ def upgrade() -> None:
         batch_op.create_index("ix_pings_truck_fix_time", ["truck_id", "fix_time"], unique=False)
 
     op.create_table(
+        "route_days",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("route_id", sa.String(length=16), nullable=False),
+        sa.Column("truck_id", sa.String(length=16), nullable=False),
+        sa.Column("service_date", sa.Date(), nullable=False),
+        sa.Column("driven", sa.JSON(), nullable=False),
+        sa.Column("driven_m", sa.Float(), nullable=False),
+        sa.Column("updated_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["route_id"],
+            ["routes.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["truck_id"],
+            ["trucks.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("route_id", "truck_id", "service_date", name="uq_route_day"),
+    )
+    with op.batch_alter_table("route_days", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_route_days_service_date"), ["service_date"], unique=False
+        )
+
+    op.create_table(
         "bin_visits",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("bin_id", sa.String(length=16), nullable=False),
@@ -289,6 +314,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_bin_visits_date")
 
     op.drop_table("bin_visits")
+    with op.batch_alter_table("route_days", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_route_days_service_date"))
+
+    op.drop_table("route_days")
     with op.batch_alter_table("pings", schema=None) as batch_op:
         batch_op.drop_index("ix_pings_truck_fix_time")
 
