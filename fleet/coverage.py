@@ -110,7 +110,7 @@ class VisitPass:
         return {
             "t_first_s": self.t_first_s,
             "t_last_s": self.t_last_s,
-            "closest_m": round(self.closest_m, 2),
+            "closest_m": self.closest_m,
             "dwell_s": self.dwell_ms / 1000.0,
             "min_speed_mps": self.min_speed_mps,
             "stopped": self.stopped,

@@ -113,19 +113,23 @@ def _track_passes(
     deciding = np.minimum.reduceat(trig, starts)
     p_dw = np.add.reduceat(dw, starts)
     p_ms = np.fmin.reduceat(h.min_speed_mps[keep], starts)
-    cols = (
-        np.minimum.reduceat(tf, starts).tolist(),
-        np.maximum.reduceat(tl, starts).tolist(),
-        np.minimum.reduceat(h.closest_m[keep], starts).tolist(),
-        p_dw.tolist(),
-        [None if s != s else s for s in p_ms.tolist()],
-        (np.logical_or.reduceat(st, starts) | (p_dw >= config.dwell_ms)).tolist(),
-    )
+    first = np.minimum.reduceat(tf, starts).tolist()
+    last = np.maximum.reduceat(tl, starts).tolist()
+    closest = np.minimum.reduceat(h.closest_m[keep], starts).tolist()
+    speeds = [None if s != s else s for s in p_ms.tolist()]
+    stopped = (np.logical_or.reduceat(st, starts) | (p_dw >= config.dwell_ms)).tolist()
+    dwell = p_dw.tolist()
     times, counts = _pass_fix_times(np.where(joined[seg], t[a], np.nan), t[seg], pid, config)
     created, serviced = recv[seg][starts].tolist(), recv[seg][deciding].tolist()
     rows = [
-        (VisitPass(*row, times[k], counts[k]), created[k], serviced[k])
-        for k, row in enumerate(zip(*cols, strict=True))
+        (
+            VisitPass(
+                first[k], last[k], closest[k], dwell[k], speeds[k], stopped[k], times[k], counts[k]
+            ),
+            created[k],
+            serviced[k],
+        )
+        for k in range(starts.size)
     ]
     bounds = np.flatnonzero(np.diff(cand[starts])) + 1
     for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(rows)], strict=True):

@@ -174,6 +174,7 @@ def classify(
         over = now_s >= shift_bounds_s(by_route[b.route_id], day)[1]
         was_passed = b.bin_id in passed and b.bin_id not in serviced
         status: BinDayStatus
+        who: str | None
         if b.bin_id in serviced:
             status, who = "serviced", serviced[b.bin_id].truck_id
         else:
