@@ -23,18 +23,19 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-
-from fleet.geo import to_metric
-from fleet.snap import SnapConfig, match_trace
 from peers.export_network import PeerTrace, write_osm, write_traces
 from peers.score import Score, Tally, edge_lines, score_points
 from tracks import SimRoute, Streets, Trace, drive, plan_route, street_grid
+
+from fleet.geo import to_metric
+from fleet.snap import SnapConfig, match_trace
 
 PEERS = Path(__file__).resolve().parent / "peers"
 VENV_PYTHON = PEERS / ".venv312" / "bin" / "python"
 SIGMAS_M = (5.0, 15.0, 30.0)
 SAMPLES_S = (1.0, 5.0)
 MATCHERS = ("ours", "naive", "valhalla", "osrm")
+PEER_OPTIONS: dict[str, dict[str, object]] = {"valhalla": {}, "osrm": {}}
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ def naive(case: Case) -> tuple[np.ndarray, np.ndarray, float]:
     return px, py, time.perf_counter() - start
 
 
-def run_peers(streets: Streets, cases: list[Case], workdir: Path) -> dict:
+def run_peers(
+    streets: Streets, cases: list[Case], workdir: Path, engines: list[str], options: str
+) -> dict:
     """Export network and traces, match them in the 3.12 venv, read the matches back."""
     if not VENV_PYTHON.exists():
         sys.exit(f"no peer venv at {VENV_PYTHON}: run bash {PEERS / 'setup.sh'} first")
@@ -94,6 +97,7 @@ def run_peers(streets: Streets, cases: list[Case], workdir: Path) -> dict:
     write_traces([PeerTrace(c.trace_id, c.sigma_m, c.trace) for c in cases], traces)
     cmd = [str(VENV_PYTHON), str(PEERS / "run_peers.py"), "--network", str(network)]
     cmd += ["--traces", str(traces), "--workdir", str(workdir / "engines"), "--out", str(out)]
+    cmd += ["--engines", *engines, "--options", options]
     subprocess.run(cmd, check=True)
     return json.loads(out.read_text())["engines"]
 
@@ -131,17 +135,20 @@ def tally(streets: Streets, cases: list[Case], engines: dict) -> dict[tuple, dic
 def print_table(tallies: dict[tuple, dict[str, Tally]], engines: dict) -> None:
     """One row per condition and matcher; engines that failed are named with the error."""
     for name, eng in engines.items():
-        state = eng.get("error") or f"built in {eng['build_s']:.1f} s"
+        state = eng.get("error") or f"built in {eng['build_s']:.1f} s, options {eng['options']}"
         print(f"{name} {eng['version']}: {state}")
     head = f"{'σ m':>4} {'dt s':>4}  {'matcher':<9}{'fixes':>7}{'matched %':>11}"
-    print(head + f"{'right edge %':>14}{'err p50 m':>11}{'err p95 m':>11}{'fixes/s':>11}")
+    print(
+        head
+        + f"{'right edge %':>14}{'of matched':>12}{'err p50 m':>11}{'err p95 m':>11}{'fixes/s':>10}"
+    )
     for (sigma, sample), per in sorted(tallies.items()):
         for name in [m for m in MATCHERS if m in per]:
             s = per[name].summary()
             print(
                 f"{sigma:>4g} {sample:>4g}  {name:<9}{per[name].fixes:>7}{s['matched_pct']:>11.1f}"
-                f"{s['right_edge_pct']:>14.1f}{s['err_median_m']:>11.1f}{s['err_p95_m']:>11.1f}"
-                f"{s['fixes_per_s']:>11.0f}"
+                f"{s['right_edge_pct']:>14.1f}{s['right_of_matched_pct']:>12.1f}"
+                f"{s['err_median_m']:>11.1f}{s['err_p95_m']:>11.1f}{s['fixes_per_s']:>10.0f}"
             )
 
 
@@ -150,10 +157,13 @@ def main() -> None:
     ap.add_argument("--routes", type=int, default=4, help="routes per condition")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", type=Path, default=PEERS / "build")
-    ap.add_argument("--engines", nargs="*", default=["valhalla", "osrm"])
+    ap.add_argument("--engines", nargs="*", default=["valhalla", "osrm"], help="none: ours only")
+    ap.add_argument("--options", default=json.dumps(PEER_OPTIONS), help="per-engine JSON")
     args = ap.parse_args()
     streets, cases = make_cases(args.seed, args.routes)
-    engines = run_peers(streets, cases, args.workdir) if args.engines else {}
+    engines = (
+        run_peers(streets, cases, args.workdir, args.engines, args.options) if args.engines else {}
+    )
     print_table(tally(streets, cases, engines), engines)
 
 

@@ -15,8 +15,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleet.geo import to_lonlat
 from tracks import Streets, Trace
+
+from fleet.geo import to_lonlat
 
 __all__ = ["PeerTrace", "write_osm", "write_traces"]
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import osrm
 from peer_types import PeerMatch
@@ -53,14 +54,17 @@ def match(
     lat: list[float],
     sigma_m: float,
     ways: dict[frozenset[int], int],
+    options: dict[str, Any] | None = None,
 ) -> PeerMatch:
-    """Match one trace, told the trace's GPS noise (OSRM's ``radiuses`` are its std dev)."""
+    """Match one trace, told the trace's GPS noise (OSRM's ``radiuses`` are its std dev);
+    ``options`` are further ``MatchParameters`` (``tidy``, ``gaps``...)."""
     params = osrm.MatchParameters(
         coordinates=list(zip(lon, lat, strict=True)),
         timestamps=[_EPOCH_S + round(t) for t in t_s],
         radiuses=[sigma_m] * len(t_s),
         annotations=["nodes"],
         overview="false",
+        **(options or {}),
     )
     start = time.perf_counter()
     try:

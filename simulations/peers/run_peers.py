@@ -17,11 +17,13 @@ import argparse
 import json
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import osmium
+from peer_types import PeerMatch
 
 __all__ = ["main", "to_pbf"]
 
@@ -49,21 +51,29 @@ def way_index(osm_xml: Path) -> dict[frozenset[int], int]:
     return ways
 
 
-def run_engine(name: str, pbf: Path, workdir: Path, traces: list[dict], ways: dict) -> dict:
+def open_engine(
+    name: str, pbf: Path, workdir: Path, ways: dict, options: dict[str, Any]
+) -> Callable[[dict], PeerMatch]:
+    """Build one engine's data and return its trace matcher."""
+    if name == "valhalla":
+        import valhalla_peer
+
+        actor = valhalla_peer.build(pbf, workdir)
+        return lambda t: valhalla_peer.match(actor, *_fixes(t), options=options)
+    import osrm_peer
+
+    engine = osrm_peer.build(pbf, workdir)
+    return lambda t: osrm_peer.match(engine, *_fixes(t), ways, options=options)
+
+
+def run_engine(
+    name: str, pbf: Path, workdir: Path, traces: list[dict], ways: dict, options: dict[str, Any]
+) -> dict[str, Any]:
     """Build one engine and match every trace; the error instead if it cannot be built."""
-    out: dict[str, Any] = {"version": metadata.version(_DIST[name])}
+    out: dict[str, Any] = {"version": metadata.version(_DIST[name]), "options": options}
     start = time.perf_counter()
     try:
-        if name == "valhalla":
-            import valhalla_peer
-
-            actor = valhalla_peer.build(pbf, workdir)
-            matcher = lambda t: valhalla_peer.match(actor, *_fixes(t))  # noqa: E731
-        else:
-            import osrm_peer
-
-            engine = osrm_peer.build(pbf, workdir)
-            matcher = lambda t: osrm_peer.match(engine, *_fixes(t), ways)  # noqa: E731
+        matcher = open_engine(name, pbf, workdir, ways, options)
     except Exception as exc:  # noqa: BLE001 - the report says why, the other engine runs
         out["error"] = f"{type(exc).__name__}: {exc}"
         return out
@@ -83,13 +93,17 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, required=True, help="where engine data is built")
     ap.add_argument("--out", type=Path, required=True, help="matches JSON to write")
     ap.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    ap.add_argument("--options", type=json.loads, default={}, help='{"osrm": {"tidy": true}}')
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     pbf = args.workdir / "streets.osm.pbf"
     to_pbf(args.network, pbf)
     traces = json.loads(args.traces.read_text())["traces"]
     ways = way_index(args.network)
-    result = {name: run_engine(name, pbf, args.workdir, traces, ways) for name in args.engines}
+    result = {
+        name: run_engine(name, pbf, args.workdir, traces, ways, args.options.get(name, {}))
+        for name in args.engines
+    }
     args.out.write_text(json.dumps({"engines": result}))
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import shapely
-
 from tracks import SimRoute, Streets, Trace
 
 __all__ = ["ON_EDGE_M", "Score", "Tally", "edge_lines", "score_points"]
@@ -46,7 +45,8 @@ class Tally:
     match_s: float
 
     def summary(self) -> dict[str, float]:
-        """Matched and right-edge shares (%), error median and p95 (m), fixes per second."""
+        """Matched and right-edge shares (%, the latter of all and of matched fixes), error
+        median and p95 (m), fixes per second."""
         matched = np.concatenate([s.matched for s in self.scores])
         on_edge = np.concatenate([s.on_edge for s in self.scores])
         err = np.concatenate([s.error_m for s in self.scores])
@@ -55,6 +55,7 @@ class Tally:
         return {
             "matched_pct": 100.0 * float(matched.mean()),
             "right_edge_pct": 100.0 * float(on_edge.mean()),
+            "right_of_matched_pct": 100.0 * float(on_edge.sum() / max(matched.sum(), 1)),
             "err_median_m": float(np.median(err)) if has_err else float("nan"),
             "err_p95_m": float(np.percentile(err, 95)) if has_err else float("nan"),
             "fixes_per_s": self.fixes / self.match_s if self.match_s > 0 else float("nan"),

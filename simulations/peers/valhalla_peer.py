@@ -11,6 +11,7 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import valhalla
 from peer_types import PeerMatch
@@ -38,18 +39,23 @@ def build(pbf: Path, workdir: Path) -> valhalla.Actor:
 
 
 def match(
-    actor: valhalla.Actor, t_s: list[float], lon: list[float], lat: list[float], sigma_m: float
+    actor: valhalla.Actor,
+    t_s: list[float],
+    lon: list[float],
+    lat: list[float],
+    sigma_m: float,
+    options: dict[str, Any] | None = None,
 ) -> PeerMatch:
-    """Match one trace with the ``auto`` costing, told the trace's GPS noise."""
+    """Match one trace with the ``auto`` costing, told the trace's GPS noise; ``options``
+    override or add ``trace_options`` (meili's customizable parameters)."""
     request = {
-        "shape": [
-            {"lon": x, "lat": y, "time": t} for t, x, y in zip(t_s, lon, lat, strict=True)
-        ],
+        "shape": [{"lon": x, "lat": y, "time": t} for t, x, y in zip(t_s, lon, lat, strict=True)],
         "costing": "auto",
         "shape_match": "map_snap",
         "trace_options": {
             "gps_accuracy": sigma_m,
             "search_radius": min(max(50.0, 4.0 * sigma_m), _MAX_SEARCH_RADIUS_M),
+            **(options or {}),
         },
         "filters": {
             "attributes": ["edge.way_id", "matched.point", "matched.type", "matched.edge_index"],
