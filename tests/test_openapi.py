@@ -16,6 +16,7 @@ from referencing.jsonschema import DRAFT202012
 
 from fleet.api.openapi import document
 from fleet.runtime import get_runtime
+from fleet.store.alerts import raise_alert
 
 DOC_URI = "urn:kupang-fleet:openapi"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -30,7 +31,18 @@ PUBLIC_GETS = (
     "/api/v1/trucks",
     "/api/v1/places?q=ja",
     "/api/v1/places?q=x",
+    "/api/v1/eta?lat={lat}&lon={lon}",
+    "/api/v1/driven",
+    "/api/v1/coverage",
     "/api/v1/openapi.json",
+)
+DISPATCHER_GETS = (
+    "/api/v1/dispatch/session",
+    "/api/v1/dispatch/routes",
+    "/api/v1/dispatch/alerts",
+    "/api/v1/dispatch/missed",
+    "/api/v1/dispatch/history/KP-01",
+    "/api/v1/dispatch/bins/{bin_id}/history",
 )
 
 
@@ -63,32 +75,52 @@ def _validator(doc: dict[str, Any], *pointer: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
 
 
-def _ok_validator(doc: dict[str, Any], path: str) -> Draft202012Validator:
-    """The schema of GET ``path``'s JSON 200 response."""
-    return _validator(doc, "paths", path, "get", "responses", "200", "content", JSON, "schema")
+def _doc_path(doc: dict[str, Any], url: str) -> str:
+    """The document's path template that a concrete URL falls under."""
+    path = url.partition("?")[0]
+    for template in doc["paths"]:
+        parts = re.split(r"(\{[^/]+\})", template)
+        pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        if re.fullmatch(pattern, path):
+            return str(template)
+    raise AssertionError(f"{path} is not in the document")
 
 
-def _drive_past_a_bin(app: Flask, client: FlaskClient, device: str) -> None:
-    """KP-01 creeps past its first installed bin, so trucks and bins carry live data."""
+def _assert_documented(doc: dict[str, Any], url: str, body: Any, method: str = "get") -> None:
+    """``body`` matches the JSON schema of the 200 response documented for ``url``."""
+    pointer = ("paths", _doc_path(doc, url), method, "responses", "200", "content", JSON)
+    validator = _validator(doc, *pointer, "schema")
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+    assert not errors, errors[:5]
+
+
+@pytest.fixture
+def live_city(app: Flask, client: FlaskClient, device: str) -> dict[str, Any]:
+    """KP-01 has crept past its first installed bin, and an alert is open.
+
+    Returns the bin's id and position, for URLs that need one.
+    """
+    app.config["HIDE_OFF_SHIFT"] = False
     reference = get_runtime(app).reference.get()
     route = reference.route_for_truck("KP-01")
     assert route is not None
-    bin_m = min(
-        b.progress_m
-        for b in reference.bins.values()
-        if b.route_id == route.route_id and b.status == "installed"
+    first = min(
+        (b for b in reference.bins.values() if b.route_id == route.route_id),
+        key=lambda b: (b.status != "installed", b.progress_m),
     )
-    measures = [bin_m + offset for offset in range(-40, 41, 2)]
+    measures = [first.progress_m + offset for offset in range(-40, 41, 2)]
     lon, lat = reference.network()[route.route_id].lonlat_at(measures)
     start = datetime.now(UTC) - timedelta(seconds=2 * len(measures))
     fixes = [
         {"time": (start + timedelta(seconds=2 * i)).isoformat(), "lat": y, "lon": x}
         for i, (x, y) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True))
     ]
-    response = client.post(
-        "/api/v1/pings", json=fixes, headers={"Authorization": f"Bearer {device}"}
-    )
-    assert response.status_code == 200, response.get_json()
+    batch = client.post("/api/v1/pings", json=fixes, headers={"Authorization": f"Bearer {device}"})
+    assert batch.status_code == 200 and batch.json["stored"] == len(fixes), batch.json
+    with get_runtime(app).db.write() as session:
+        raise_alert(session, "off_route", "KP-01 off route", "openapi", datetime.now(UTC), "KP-01")
+    get_runtime(app).reference.invalidate()
+    return {"bin_id": first.bin_id, "lat": first.lat, "lon": first.lon}
 
 
 def test_document_is_valid_openapi() -> None:
@@ -132,23 +164,38 @@ def test_socketio_namespaces_and_events_are_described() -> None:
 
 @pytest.mark.parametrize("url", PUBLIC_GETS)
 def test_public_responses_match_their_schemas(
-    app: Flask, client: FlaskClient, device: str, url: str
+    app: Flask, client: FlaskClient, live_city: dict[str, Any], url: str
 ) -> None:
-    app.config["HIDE_OFF_SHIFT"] = False
-    get_runtime(app).reference.invalidate()
-    _drive_past_a_bin(app, client, device)
     if url == "/api/v1/openapi.json" and "openapi" not in app.blueprints:
         pytest.skip("fleet.api.openapi.bp is not registered yet")
-    response = client.get(url)
-    assert response.status_code == 200
-    validator = _ok_validator(document(), url.partition("?")[0])
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(response.json)]
-    assert not errors, errors[:5]
+    response = client.get(url.format(**live_city))
+    assert response.status_code == 200, response.json
+    _assert_documented(document(), url, response.json)
     if url == "/api/v1/trucks":
         assert [f["properties"]["id"] for f in response.json["features"]] == ["KP-01"]
     if url == "/api/v1/bins":
         classes = {f["properties"]["service_class"] for f in response.json["features"]}
         assert classes & {"today", "yesterday"}, "the visited bin counts as serviced"
+
+
+@pytest.mark.parametrize("url", DISPATCHER_GETS)
+def test_dispatcher_responses_match_their_schemas(
+    dispatcher: FlaskClient, live_city: dict[str, Any], url: str
+) -> None:
+    response = dispatcher.get(url.format(**live_city))
+    assert response.status_code == 200, response.json
+    _assert_documented(document(), url, response.json)
+
+
+def test_acknowledged_alert_matches_its_schema(
+    dispatcher: FlaskClient, live_city: dict[str, Any]
+) -> None:
+    alert_id = dispatcher.get("/api/v1/dispatch/alerts").json["alerts"][0]["id"]
+    token = dispatcher.get("/api/v1/dispatch/session").json["csrf_token"]
+    url = f"/api/v1/dispatch/alerts/{alert_id}/ack"
+    response = dispatcher.post(url, headers={"X-CSRFToken": token})
+    assert response.status_code == 200 and response.json["acknowledged"] is True
+    _assert_documented(document(), url, response.json, method="post")
 
 
 def test_documented_errors_match_the_error_schema(app: Flask, client: FlaskClient) -> None:
