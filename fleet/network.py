@@ -112,12 +112,13 @@ class RouteGeometry:
         _, dist = self.tree.query_nearest(pts, return_distance=True, all_matches=False)
         return np.asarray(dist, dtype=float)
 
-    def candidates(self, x: FloatArray, y: FloatArray, gate_m: float) -> Candidates:
-        """All candidates within ``gate_m`` of each metric fix, in one index query."""
-        boxes = shapely.box(x - gate_m, y - gate_m, x + gate_m, y + gate_m)
+    def candidates(self, x: FloatArray, y: FloatArray, gate_m: npt.ArrayLike) -> Candidates:
+        """All candidates within ``gate_m`` (one, or one per fix) of each metric fix."""
+        gate = np.broadcast_to(np.asarray(gate_m, dtype=float), np.shape(x))
+        boxes = shapely.box(x - gate, y - gate, x + gate, y + gate)
         fi, sj = self.tree.query(boxes)
         m, d, ok = _project(self, x[fi], y[fi], sj)
-        keep = ok & (d <= gate_m)
+        keep = ok & (d <= gate[fi])
         fi, m, d = fi[keep], m[keep], d[keep]
         order = np.lexsort((m, fi))
         return Candidates(fi[order].astype(np.int64), m[order], d[order])

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fleet._snap_core import MIN_DT_S, Hyp, flags, next_hyps
-from fleet.geo import to_lonlat, to_metric
+from fleet._snap_core import MIN_DT_S, Hyp, flags, gates, is_near, next_hyps
+from fleet.geo import to_lonlat, to_metric, to_metric_xy
 from fleet.network import RouteGeometry
 
 FloatArray = npt.NDArray[np.float64]
@@ -63,6 +63,9 @@ class SnapConfig:
     sigma_m: float = 15.0
     min_sigma_m: float = 3.0
     off_route_m: float = 50.0
+    gate_sigmas: float = 4.0
+    max_gate_m: float = 200.0
+    far_sigmas: float = 2.0
     off_after_fixes: int = 3
     on_after_fixes: int = 2
     max_speed_mps: float = 25.0
@@ -75,7 +78,9 @@ class SnapConfig:
     prune_cost: float = 25.0
     merge_m: float = 15.0
     max_hypotheses: int = 4
-    speed_gain: float = 0.5
+    speed_sd_m: float = 0.5
+    speed_sd_m_per_s: float = 0.5
+    speed_sd_share: float = 0.05
     reverse_cost_per_m: float = 0.2
     reverse_tolerance_mps: float = 1.0
 
@@ -150,23 +155,22 @@ class Matcher:
     ) -> tuple[MatchState, SnapResult]:
         """Match one fix (time in seconds, WGS84 degrees) given the truck's last state."""
         cfg, route = self.config, self.route
-        x, y = to_metric(lon, lat)
-        px, py = float(x), float(y)
+        px, py = to_metric_xy(lon, lat)
         sigma = _sigma(accuracy_m, cfg)
+        gate, far_m = gates(sigma, cfg)
         hyps = [] if state is None else [_as_tuple(h) for h in state.hypotheses]
-        window = self._window(hyps, px, py, t_s, sigma) if hyps else ([], [])
-        kept = next_hyps(
-            hyps,
-            window,
-            lambda: self._everywhere(px, py),
-            t_s,
-            sigma,
-            _speed(speed_mps),
-            route.length_m,
-            cfg,
-        )
+        window = self._window(hyps, px, py, t_s, sigma, gate) if hyps else ([], [])
+        found: list[tuple[list[float], list[float]]] = []
+
+        def everywhere() -> tuple[list[float], list[float]]:
+            if not found:
+                found.append(self._everywhere(px, py, gate))
+            return found[0]
+
+        kept = next_hyps(hyps, window, everywhere, t_s, sigma, _speed(speed_mps), route.length_m, cfg)
         prior = None if state is None else (state.on_route, state.far_run, state.near_run)
-        on, far_run, near_run, conf = flags(kept, prior, sigma, cfg)
+        near = is_near(window[1], everywhere, far_m)
+        on, far_run, near_run, conf = flags(kept, near, prior, sigma, cfg)
         progress = kept[0][0] if kept else 0.0
         held = not kept or kept[0][5] < 0.0
         offset = float(route.distance_m(px, py)[0]) if held else kept[0][5]
@@ -176,7 +180,7 @@ class Matcher:
         return new_state, result
 
     def _window(
-        self, hyps: list[Hyp], px: float, py: float, t: float, sigma: float
+        self, hyps: list[Hyp], px: float, py: float, t: float, sigma: float, gate_m: float
     ) -> tuple[list[float], list[float]]:
         """Candidates in the measure windows reachable from any hypothesis."""
         cfg = self.config
@@ -193,7 +197,7 @@ class Matcher:
             if a <= hi:
                 hi = max(hi, b)
                 continue
-            wm, wd = self.route.window_candidates(px, py, lo, hi, cfg.off_route_m)
+            wm, wd = self.route.window_candidates(px, py, lo, hi, gate_m)
             for m, d in zip(wm, wd, strict=True):
                 if not ms or m > ms[-1]:
                     ms.append(m)
@@ -201,8 +205,8 @@ class Matcher:
             lo, hi = a, b
         return ms, ds
 
-    def _everywhere(self, px: float, py: float) -> tuple[list[float], list[float]]:
-        c = self.route.candidates(np.array([px]), np.array([py]), self.config.off_route_m)
+    def _everywhere(self, px: float, py: float, gate_m: float) -> tuple[list[float], list[float]]:
+        c = self.route.candidates(np.array([px]), np.array([py]), gate_m)
         return c.progress_m.tolist(), c.offset_m.tolist()
 
 
@@ -256,9 +260,10 @@ def match_trace(
     t = np.asarray(t_s, dtype=float)
     n = len(t)
     x, y = to_metric(lon, lat)
-    sig = _sigmas(accuracy_m, n, cfg).tolist()
-    spd = _speeds(speed_mps, n).tolist()
-    cands = route.candidates(x, y, cfg.off_route_m)
+    sig_a = _sigmas(accuracy_m, n, cfg)
+    gate_a = np.minimum(np.maximum(cfg.off_route_m, cfg.gate_sigmas * sig_a), cfg.max_gate_m)
+    sig, spd = sig_a.tolist(), _speeds(speed_mps, n).tolist()
+    cands = route.candidates(x, y, gate_a)
     bounds = np.searchsorted(cands.fix, np.arange(n + 1)).tolist()
     cm, cd = cands.progress_m.tolist(), cands.offset_m.tolist()
     hyps = [] if state is None else [_as_tuple(h) for h in state.hypotheses]
@@ -270,7 +275,8 @@ def match_trace(
         hyps = next_hyps(
             hyps, (ms, ds), lambda ms=ms, ds=ds: (ms, ds), tk, sig[k], spd[k], length, cfg
         )
-        on, far_run, near_run, conf = flags(hyps, prior, sig[k], cfg)
+        near = is_near(ds, lambda ds=ds: ([], ds), gates(sig[k], cfg)[1])
+        on, far_run, near_run, conf = flags(hyps, near, prior, sig[k], cfg)
         prior = (on, far_run, near_run)
         best = hyps[0] if hyps else (0.0, 0.0, 0.0, tk, 0, -1.0)
         rows.append((best[0], best[5], on, conf))

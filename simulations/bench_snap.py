@@ -154,9 +154,12 @@ def main() -> None:
     p.add_argument("--sigmas", type=float, nargs="+", default=[5.0, 15.0, 30.0])
     p.add_argument("--fixes", type=int, default=50_000, help="fixes for throughput")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--only", choices=["accuracy", "throughput"], help="run one part")
     args = p.parse_args()
-    accuracy(args)
-    throughput(args)
+    if args.only != "throughput":
+        accuracy(args)
+    if args.only != "accuracy":
+        throughput(args)
 
 
 if __name__ == "__main__":
