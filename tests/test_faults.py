@@ -9,13 +9,17 @@ device that keeps retrying gets every fix in exactly once, whatever broke meanwh
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import requests
+import socketio
 from serverproc import (
     FleetServer,
     add_devices,
@@ -25,6 +29,7 @@ from serverproc import (
     sqlite_database,
 )
 
+from fleet._device_wire import Protocol, WireRequest, encode
 from fleet.devices import RetryPolicy, SimDevice
 from fleet.simrun import load_reference
 from fleet.simulator import SimFix, simulate_truck
@@ -45,6 +50,7 @@ class AuditedDevice(SimDevice):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.acked: list[SimFix] = []
+        self.answers: list[tuple[int, Mapping[str, str]] | None] = []
         self._acked_lock = threading.Lock()
 
     def _deliver(self, chunk: list[SimFix]) -> bool:
@@ -55,6 +61,13 @@ class AuditedDevice(SimDevice):
                 self.acked.extend(chunk)
         return delivered
 
+    def _send(self, request: WireRequest, count: int) -> requests.Response | None:
+        response = super()._send(request, count)
+        answer = None if response is None else (response.status_code, response.headers)
+        with self._acked_lock:
+            self.answers.append(answer)
+        return response
+
     def acked_times(self) -> set[str]:
         with self._acked_lock:
             return {_iso(f) for f in self.acked}
@@ -63,11 +76,17 @@ class AuditedDevice(SimDevice):
 class Fleet:
     """A few phones, each on its own thread, sending their fixes paced and in order."""
 
-    def __init__(self, base_url: str, ids: dict[str, str], fixes: dict[str, list[SimFix]]):
+    def __init__(
+        self,
+        base_url: str,
+        ids: dict[str, str],
+        fixes: dict[str, list[SimFix]],
+        protocols: Sequence[str] = PROTOCOLS,
+    ) -> None:
         self.fixes = fixes
         self.devices = {
-            truck: AuditedDevice(base_url, ids[truck], PROTOCOLS[i % len(PROTOCOLS)], retry=PATIENT)
-            for i, truck in enumerate(sorted(ids))
+            truck: AuditedDevice(base_url, ids[truck], protocols[i % len(protocols)], retry=PATIENT)
+            for i, truck in enumerate(sorted(fixes))
         }
         self._threads: list[threading.Thread] = []
 
@@ -94,9 +113,65 @@ class Fleet:
             self.devices[t].device_id: {_iso(f) for f in fixes} for t, fixes in self.fixes.items()
         }
 
+    def statuses(self) -> list[int | None]:
+        return [None if a is None else a[0] for d in self.devices.values() for a in d.answers]
+
     @property
     def total(self) -> int:
         return sum(len(f) for f in self.fixes.values())
+
+
+class Probe:
+    """One OsmAnd fix every ``interval_s`` from its own device, never retried: it shows
+    what a request meets at each moment of a fault."""
+
+    def __init__(self, base_url: str, device_id: str, fixes: list[SimFix], interval_s: float):
+        self.base_url, self.device_id = base_url, device_id
+        self.fixes, self.interval_s = fixes, interval_s
+        self.answers: list[tuple[float, SimFix, int | None, str | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def start(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        with requests.Session() as session:
+            for fix in self.fixes:
+                if self._stop.is_set():
+                    return
+                status, retry_after = _post(session, self.base_url, self.device_id, [fix])
+                self.answers.append((time.monotonic(), fix, status, retry_after))
+                self._stop.wait(self.interval_s)
+
+    def between(self, start: float, end: float) -> list[int | None]:
+        return [status for t, _, status, _ in self.answers if start <= t <= end]
+
+    def acked_times(self) -> set[str]:
+        return {_iso(fix) for _, fix, status, _ in self.answers if status == 200}
+
+    def unavailable_have_retry_after(self) -> bool:
+        return all(ra is not None for *_, status, ra in self.answers if status == 503)
+
+
+def _post(
+    session: requests.Session, base_url: str, device_id: str, fixes: list[SimFix]
+) -> tuple[int | None, str | None]:
+    protocol = Protocol.BATCH if len(fixes) > 1 else Protocol.OSMAND_QUERY
+    request = encode(protocol, device_id, fixes)
+    url = f"{base_url}{request.path}" + (f"?{request.query}" if request.query else "")
+    try:
+        response = session.request(
+            request.method, url, data=request.body, headers=request.headers, timeout=30
+        )
+    except requests.RequestException:
+        return None, None
+    return response.status_code, response.headers.get("Retry-After")
 
 
 def _drive(device: SimDevice, fixes: list[SimFix], pace_s: float) -> None:
@@ -188,3 +263,138 @@ def test_sigkill_loses_no_acknowledged_fix(
     assert stored(database_url) == fleet.generated()
     assert count_pings(database_url) == fleet.total
     assert sum(d.stats.dropped for d in fleet.devices.values()) == 0
+
+
+def _pg_ctl(action: str) -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
+def _pg_ready() -> bool:
+    probe = ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]
+    return subprocess.run(probe, timeout=10).returncode == 0
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step_s)
+    return condition()
+
+
+@pytest.fixture
+def postgres_comes_back() -> Iterator[None]:
+    """PostgreSQL is running again after the test, whatever the test did or how it failed."""
+    yield
+    if not _pg_ready():
+        _pg_ctl("start")
+    assert _wait(_pg_ready, 60, 0.5), "PostgreSQL did not come back"
+
+
+def test_postgres_restart_answers_503_and_loses_nothing(
+    fault_pg_url: str, tmp_path: Path, servers: list[FleetServer], postgres_comes_back: None
+) -> None:
+    fixes = day_of_fixes(trucks=4, per_truck=150)
+    ids = add_devices(fault_pg_url, fixes)
+    probe_truck = sorted(fixes)[-1]
+    probe_fixes = fixes.pop(probe_truck)
+    server = FleetServer(fault_pg_url, tmp_path / "server.log", env=NO_LIMIT)
+    servers.append(server.start())
+    protocols = ("osmand-query", "osmand-json", "batch")
+    fleet = Fleet(server.url, ids, fixes, protocols).start(pace_s=0.04)
+    probe = Probe(server.url, ids[probe_truck], probe_fixes, interval_s=0.05).start()
+
+    time.sleep(1.5)
+    down_at = time.monotonic()
+    _pg_ctl("stop")
+    time.sleep(2.0)
+    up_at = time.monotonic()
+    _pg_ctl("start")
+    assert _wait(_pg_ready, 30)
+    fleet.join(timeout_s=60)
+    probe.stop()
+
+    during = probe.between(down_at + 0.5, up_at)
+    assert during and set(during) == {503}, during
+    assert probe.unavailable_have_retry_after()
+    answers = [s for *_, s, _ in probe.answers] + fleet.statuses()
+    assert set(answers) <= {200, 503}, sorted(set(answers), key=str)
+    assert probe.answers[-1][2] == 200, "no recovery after the restart"
+    in_db = stored(fault_pg_url)
+    assert missing({ids[probe_truck]: probe.acked_times()}, in_db) == 0
+    assert missing(fleet.generated(), in_db) == 0, server.log_tail()
+    assert sum(d.stats.dropped for d in fleet.devices.values()) == 0
+
+
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
+    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
+    "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+
+def _redis_up() -> bool:
+    ping = ["redis-cli", "-h", "127.0.0.1", "ping"]
+    return subprocess.run(ping, capture_output=True, timeout=10).stdout.strip() == b"PONG"
+
+
+@pytest.fixture
+def redis() -> Iterator[str]:
+    """The local Redis, started again after the test whatever happened."""
+    if shutil.which("redis-server") is None or not _redis_up():
+        if ON_CI:
+            pytest.fail("Redis is not running on 127.0.0.1:6379")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    try:
+        yield "redis://127.0.0.1:6379/0"
+    finally:
+        if not _redis_up():
+            subprocess.run(REDIS_START, check=True, timeout=30)
+        assert _wait(_redis_up, 30), "Redis did not come back"
+
+
+class LiveWatcher:
+    """A public map's Socket.IO connection, noting when each ``positions`` event came."""
+
+    def __init__(self, base_url: str) -> None:
+        self.arrivals: list[float] = []
+        self.client = socketio.Client(reconnection=True)
+        self.client.on("positions", self._on_positions, namespace="/live")
+        self.client.connect(base_url, namespaces=["/live"], wait_timeout=10)
+
+    def _on_positions(self, data: dict[str, object]) -> None:
+        self.arrivals.append(time.monotonic())
+
+    def since(self, moment: float) -> int:
+        return sum(1 for t in self.arrivals if t >= moment)
+
+
+def test_redis_outage_keeps_ingesting_and_live_updates_resume(
+    template: Path, tmp_path: Path, servers: list[FleetServer], redis: str
+) -> None:
+    url = sqlite_database(tmp_path / "fleet.sqlite3", template)
+    fixes = day_of_fixes(trucks=1, per_truck=400)
+    [(truck, truck_fixes)] = fixes.items()
+    ids = add_devices(url, fixes)
+    env = {**NO_LIMIT, "FLEET_MESSAGE_QUEUE": redis, "FLEET_HIDE_OFF_SHIFT": "false"}
+    server = FleetServer(url, tmp_path / "server.log", env=env)
+    servers.append(server.start())
+    watcher = LiveWatcher(server.url)
+    probe = Probe(server.url, ids[truck], truck_fixes, interval_s=0.05).start()
+    try:
+        assert _wait(lambda: watcher.since(0) > 0, 10), "no live update before the outage"
+        subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], timeout=10)
+        down_at = time.monotonic()
+        time.sleep(3.0)
+        subprocess.run(REDIS_START, check=True, timeout=30)
+        up_at = time.monotonic()
+        assert _wait(lambda: watcher.since(up_at) > 0, 20), server.log_tail()
+    finally:
+        probe.stop()
+        watcher.client.disconnect()
+    during = probe.between(down_at, up_at)
+    assert len(during) > 10 and set(during) == {200}, during
+    assert missing({ids[truck]: probe.acked_times()}, stored(url)) == 0
