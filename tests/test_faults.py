@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import threading
 import time
@@ -398,3 +399,101 @@ def test_redis_outage_keeps_ingesting_and_live_updates_resume(
     during = probe.between(down_at, up_at)
     assert len(during) > 10 and set(during) == {200}, during
     assert missing({ids[truck]: probe.acked_times()}, stored(url)) == 0
+
+
+def _stored_share(url: str, device_id: str, fixes: list[SimFix]) -> float:
+    times = stored(url).get(device_id, set())
+    return sum(_iso(f) in times for f in fixes) / len(fixes)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 6 MiB file system of its own (tmpfs), so filling it up harms nothing else."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount_point)]
+    result = subprocess.run(mount, capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], timeout=30)
+
+
+def _fill(folder: Path) -> Path:
+    """Write a file until the file system is full; returns it, to delete later."""
+    filler = folder / "filler"
+    chunk = b"\0" * 65536
+    with filler.open("wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(chunk)
+        except OSError:
+            pass
+    return filler
+
+
+def test_disk_full_answers_503_and_stores_nothing_half(
+    template: Path, small_disk: Path, tmp_path: Path, servers: list[FleetServer]
+) -> None:
+    url = sqlite_database(small_disk / "fleet.sqlite3", template)
+    fixes = day_of_fixes(trucks=1, per_truck=1500)
+    [(truck, truck_fixes)] = fixes.items()
+    device = add_devices(url, fixes)[truck]
+    server = FleetServer(url, tmp_path / "server.log", env=NO_LIMIT)
+    servers.append(server.start())
+    batches = [truck_fixes[i : i + 100] for i in range(0, len(truck_fixes), 100)]
+    answers: list[tuple[int | None, str | None]] = []
+    with requests.Session() as session:
+        assert _post(session, server.url, device, batches[0])[0] == 200
+        filler = _fill(small_disk)
+        for batch in batches[1:]:
+            answers.append(_post(session, server.url, device, batch))
+            if answers[-1][0] != 200:
+                break
+        status, retry_after = answers[-1]
+        failed = batches[len(answers)]
+        assert status == 503 and retry_after, (answers, server.log_tail())
+        assert _stored_share(url, device, failed) == 0.0
+        filler.unlink()
+        assert _post(session, server.url, device, failed)[0] == 200, server.log_tail()
+    assert _stored_share(url, device, failed) == 1.0
+    assert all(_stored_share(url, device, b) == 1.0 for b in batches[: len(answers) + 1])
+
+
+def _busy_timeout_ms() -> tuple[int, dict[str, str]]:
+    """A short SQLite busy timeout where the setting exists, else the built-in 10 s."""
+    from fleet.config import SETTINGS
+
+    if any(s.name == "SQLITE_BUSY_TIMEOUT_MS" for s in SETTINGS):
+        return 500, {"FLEET_SQLITE_BUSY_TIMEOUT_MS": "500"}
+    return 10_000, {}
+
+
+def test_database_locked_answers_503_and_stores_nothing_half(
+    template: Path, tmp_path: Path, servers: list[FleetServer]
+) -> None:
+    path = tmp_path / "fleet.sqlite3"
+    url = sqlite_database(path, template)
+    fixes = day_of_fixes(trucks=1, per_truck=12)
+    [(truck, truck_fixes)] = fixes.items()
+    device = add_devices(url, fixes)[truck]
+    busy_ms, env = _busy_timeout_ms()
+    server = FleetServer(url, tmp_path / "server.log", env={**NO_LIMIT, **env})
+    servers.append(server.start())
+    single, batch = truck_fixes[1:2], truck_fixes[2:]
+    with requests.Session() as session:
+        assert _post(session, server.url, device, truck_fixes[:1])[0] == 200
+        locker = sqlite3.connect(path, isolation_level=None, timeout=busy_ms / 1000 + 5)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")
+            while_locked = [_post(session, server.url, device, f) for f in (single, batch)]
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert all(s == 503 and ra for s, ra in while_locked), (while_locked, server.log_tail())
+        assert _stored_share(url, device, single + batch) == 0.0
+        after = [_post(session, server.url, device, f)[0] for f in (single, batch)]
+    assert after == [200, 200]
+    assert _stored_share(url, device, truck_fixes) == 1.0
