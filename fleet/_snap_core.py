@@ -136,9 +136,25 @@ def _seed(
     ]
 
 
-def _prune(new: list[Hyp], hyps: Sequence[Hyp], cfg: SnapConfig) -> list[Hyp]:
+def _held(h: Hyp, t: float, speed: float, length_m: float, cfg: SnapConfig) -> Hyp:
+    """``h`` ignoring this fix: dead-reckoned with the reported speed, else standing still.
+
+    A fix beside the route that fits no pass (noisier than its accuracy says) still
+    tells that the truck drives on; freezing progress there lags the truck by a block.
+    """
+    m, v, s, th, n, _ = h
+    if speed < 0.0:
+        return (m, v, s - cfg.hold_cost, th, n, -1.0)
+    sgn = -1.0 if v < 0.0 else 1.0
+    moved = m + sgn * 0.5 * (abs(v) + speed) * max(t - th, MIN_DT_S)
+    return (min(max(moved, 0.0), length_m), sgn * speed, s - cfg.hold_cost, t, n, -1.0)
+
+
+def _prune(
+    new: list[Hyp], hyps: Sequence[Hyp], held: Callable[[Hyp], Hyp], cfg: SnapConfig
+) -> list[Hyp]:
     """Add the 'ignore this fix' option, keep the best distinct hypotheses, renormalize."""
-    new.extend((m, v, s - cfg.hold_cost, th, n, -1.0) for m, v, s, th, n, _ in hyps)
+    new.extend(held(h) for h in hyps)
     new.sort(key=lambda h: -h[2])
     top = new[0][2]
     kept: list[Hyp] = []
@@ -178,14 +194,26 @@ def next_hyps(
     t: float,
     sigma: float,
     speed: float,
+    near: bool,
     length_m: float,
     cfg: SnapConfig,
 ) -> list[Hyp]:
-    """One Viterbi step: track through reachable candidates, else re-acquire anywhere."""
+    """One Viterbi step: track through reachable candidates, else re-acquire anywhere.
+
+    ``near`` says the fix lies within the off-route distance of the route.
+    """
     new = _advance(hyps, *window, t, sigma, speed, length_m, cfg) if hyps else None
     if new is None:
         new = _seed(hyps, *everywhere(), t, sigma, speed, cfg)
-    return _prune(new, hyps, cfg) if new or hyps else []
+    elif near and hyps[0][5] < 0.0:
+        # The best guess could not place the last fix either, although the route was
+        # right there: it may have lost the truck, so let every pass bid again.
+        new.extend(_seed(hyps, *everywhere(), t, sigma, speed, cfg))
+    if not (new or hyps):
+        return []
+    if near:
+        return _prune(new, hyps, lambda h: _held(h, t, speed, length_m, cfg), cfg)
+    return _prune(new, hyps, lambda h: _held(h, t, -1.0, length_m, cfg), cfg)
 
 
 def gates(sigma: float, cfg: SnapConfig) -> tuple[float, float]:

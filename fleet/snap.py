@@ -94,6 +94,7 @@ class Hypothesis:
     score: float
     t_s: float
     updates: int
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,15 +168,16 @@ class Matcher:
                 found.append(self._everywhere(px, py, gate))
             return found[0]
 
-        kept = next_hyps(hyps, window, everywhere, t_s, sigma, _speed(speed_mps), route.length_m, cfg)
-        prior = None if state is None else (state.on_route, state.far_run, state.near_run)
         near = is_near(window[1], everywhere, far_m)
+        speed = _speed(speed_mps)
+        kept = next_hyps(hyps, window, everywhere, t_s, sigma, speed, near, route.length_m, cfg)
+        prior = None if state is None else (state.on_route, state.far_run, state.near_run)
         on, far_run, near_run, conf = flags(kept, near, prior, sigma, cfg)
         progress = kept[0][0] if kept else 0.0
         held = not kept or kept[0][5] < 0.0
         offset = float(route.distance_m(px, py)[0]) if held else kept[0][5]
         lon_s, lat_s = to_lonlat(*route.xy_at_scalar(progress))
-        new_state = MatchState(t_s, tuple(Hypothesis(*h[:5]) for h in kept), on, far_run, near_run)
+        new_state = MatchState(t_s, tuple(_as_hypothesis(h) for h in kept), on, far_run, near_run)
         result = SnapResult(route.route_id, progress, float(lon_s), float(lat_s), offset, on, conf)
         return new_state, result
 
@@ -211,7 +213,11 @@ class Matcher:
 
 
 def _as_tuple(h: Hypothesis) -> Hyp:
-    return (h.progress_m, h.speed_mps, h.score, h.t_s, h.updates, 0.0)
+    return (h.progress_m, h.speed_mps, h.score, h.t_s, h.updates, -1.0 if h.held else 0.0)
+
+
+def _as_hypothesis(h: Hyp) -> Hypothesis:
+    return Hypothesis(h[0], h[1], h[2], h[3], h[4], h[5] < 0.0)
 
 
 def _sigma(accuracy_m: float | None, cfg: SnapConfig) -> float:
@@ -272,10 +278,10 @@ def match_trace(
     length = route.length_m
     for k, tk in enumerate(t.tolist()):
         ms, ds = cm[bounds[k] : bounds[k + 1]], cd[bounds[k] : bounds[k + 1]]
-        hyps = next_hyps(
-            hyps, (ms, ds), lambda ms=ms, ds=ds: (ms, ds), tk, sig[k], spd[k], length, cfg
-        )
         near = is_near(ds, lambda ds=ds: ([], ds), gates(sig[k], cfg)[1])
+        hyps = next_hyps(
+            hyps, (ms, ds), lambda ms=ms, ds=ds: (ms, ds), tk, sig[k], spd[k], near, length, cfg
+        )
         on, far_run, near_run, conf = flags(hyps, near, prior, sig[k], cfg)
         prior = (on, far_run, near_run)
         best = hyps[0] if hyps else (0.0, 0.0, 0.0, tk, 0, -1.0)
@@ -303,7 +309,7 @@ def _trace_result(
     snap_lon, snap_lat = to_lonlat(*route.xy_at(progress))
     state = None
     if prior is not None:
-        state = MatchState(float(t[-1]), tuple(Hypothesis(*h[:5]) for h in hyps), *prior)
+        state = MatchState(float(t[-1]), tuple(_as_hypothesis(h) for h in hyps), *prior)
     return TraceMatch(progress, snap_lon, snap_lat, offset, on.astype(bool), conf, state)
 
 

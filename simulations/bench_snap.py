@@ -79,7 +79,10 @@ def accuracy(args) -> None:
                 streets = street_grid(rng)
                 route = plan_route(streets, rng, f"S{k}", args.length_m)
                 tr = drive(route, rng, sample_s, sigma)
-                res = match_trace(route.geometry, tr.t_s, tr.lon, tr.lat, tr.speed_mps, config=cfg)
+                acc = None if args.no_accuracy else tr.accuracy_m
+                res = match_trace(
+                    route.geometry, tr.t_s, tr.lon, tr.lat, tr.speed_mps, acc, config=cfg
+                )
                 rows["snap"].append(metrics(route, streets, tr, res.progress_m, res.on_route))
                 prog, on = naive(route, tr.lon, tr.lat, cfg.off_route_m)
                 rows["naive"].append(metrics(route, streets, tr, prog, on))
@@ -154,6 +157,7 @@ def main() -> None:
     p.add_argument("--sigmas", type=float, nargs="+", default=[5.0, 15.0, 30.0])
     p.add_argument("--fixes", type=int, default=50_000, help="fixes for throughput")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-accuracy", action="store_true", help="devices send no accuracy")
     p.add_argument("--only", choices=["accuracy", "throughput"], help="run one part")
     args = p.parse_args()
     if args.only != "throughput":

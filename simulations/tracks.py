@@ -62,6 +62,7 @@ class Trace:
     speed_mps: FloatArray
     outlier: npt.NDArray[np.bool_]
     detour: npt.NDArray[np.bool_]
+    accuracy_m: FloatArray | None = None
 
 
 def street_grid(rng: np.random.Generator, nx: int = 12, ny: int = 12) -> Streets:
@@ -163,7 +164,8 @@ def drive(
     ny[outlier] += 150.0 * np.sin(ang)
     lon, lat = to_lonlat(nx, ny)
     speed = np.abs(np.gradient(m, t)) + rng.normal(0, 0.3, len(t))
-    return Trace(t, m, x, y, true_off, lon, lat, np.maximum(speed, 0.0), outlier, away)
+    acc = np.full(len(t), sigma_m)
+    return Trace(t, m, x, y, true_off, lon, lat, np.maximum(speed, 0.0), outlier, away, acc)
 
 
 def _kinematics(length_m: float, rng: np.random.Generator) -> tuple[FloatArray, float]:
