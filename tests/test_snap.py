@@ -200,3 +200,61 @@ def test_config_off_route_threshold_is_respected(out_and_back):
     assert not results[-1].on_route
     _, results = run(out_and_back, np.arange(len(truth)) * 1.0, lon, lat)
     assert results[-1].on_route
+
+
+def run_with_speed(route, t, truth, sigma_m, seed, accuracy_m=None):
+    """Live matching of noisy fixes that report ground speed (and accuracy if given)."""
+    lon, lat = fixes_along(route, truth, sigma_m=sigma_m, seed=seed)
+    speed = np.abs(np.gradient(truth, t))
+    matcher, state, out = Matcher(route), None, []
+    for k in range(len(t)):
+        state, res = matcher.step(
+            state, float(t[k]), float(lon[k]), float(lat[k]), float(speed[k]), accuracy_m
+        )
+        out.append(res)
+    return out
+
+
+def test_a_truck_stopped_on_a_street_driven_twice_keeps_its_pass(block_twice):
+    # First lap to the middle of the north street, two minutes at a bin, then on.
+    t = np.arange(0.0, 400.0, 5.0)
+    truth = np.clip(
+        np.where(t < 100, t * 7.0, np.where(t < 220, 700.0, 700 + (t - 220) * 7)), 0, 1800
+    )
+    results = run_with_speed(block_twice, t, truth, sigma_m=15.0, seed=11)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[3:]) < 40.0)
+
+
+def test_a_dead_end_turnaround_is_followed_at_five_second_fixes(out_and_back):
+    t = np.arange(0.0, 200.0, 5.0)
+    truth = np.minimum(t * 7.0, out_and_back.length_m)
+    results = run_with_speed(out_and_back, t, truth, sigma_m=15.0, seed=12)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[3:]) < 40.0)
+    assert all(r.on_route for r in results)
+
+
+def test_sigma_30_noise_does_not_flip_off_route():
+    route = make_route([(0, 0), (3000, 0)])
+    t = np.arange(0.0, 600.0, 1.0)
+    results = run_with_speed(route, t, t * 5.0, sigma_m=30.0, seed=13, accuracy_m=30.0)
+    assert all(r.on_route for r in results)
+    err = np.array([r.progress_m for r in results]) - t * 5.0
+    assert np.percentile(np.abs(err), 95) < 25.0
+
+
+def test_a_state_stored_before_held_was_added_still_loads(block_twice):
+    old = {
+        "t_s": 10.0,
+        "hypotheses": [
+            {"progress_m": 50.0, "speed_mps": 5.0, "score": 0.0, "t_s": 10.0, "updates": 4}
+        ],
+        "on_route": True,
+        "far_run": 0,
+        "near_run": 3,
+    }
+    state = MatchState.from_dict(old)
+    lon, lat = fixes_along(block_twice, [75.0])
+    _, res = Matcher(block_twice).step(state, 15.0, float(lon[0]), float(lat[0]), 5.0)
+    assert res.progress_m == pytest.approx(75.0, abs=5.0)
