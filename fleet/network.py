@@ -64,7 +64,7 @@ class RouteGeometry:
         lon, lat = shapely.get_coordinates(line).T
         x, y = to_metric(lon, lat)
         keep = np.r_[True, (np.diff(x) != 0) | (np.diff(y) != 0)]
-        x, y = x[keep], y[keep]
+        x, y = _drop_straight(x[keep], y[keep])
         if len(x) < 2:
             raise ValueError(f"route {route_id}: needs two distinct vertices")
         dx, dy = np.diff(x), np.diff(y)
@@ -159,6 +159,36 @@ class RouteGeometry:
                 ms.append(m)
                 ds.append(d)
         return ms, ds
+
+
+def _drop_straight(
+    x: FloatArray, y: FloatArray, tol_m: float = 1e-3
+) -> tuple[FloatArray, FloatArray]:
+    """Vertices without those inside a straight run (every dropped one within ``tol_m``).
+
+    Drawn routes often have a vertex every few metres along straight streets; each
+    fix then meets dozens of segments. Measures stay exact to ``tol_m``, and a vertex
+    where the route turns back (a U-turn on the same line) is always kept.
+    """
+    keep = [0]
+    a, n = 0, len(x)
+    for b in range(2, n + 1):
+        if b == n or not _straight(x, y, a, b, tol_m):
+            keep.append(b - 1)
+            a = b - 1
+    return x[keep], y[keep]
+
+
+def _straight(x: FloatArray, y: FloatArray, a: int, b: int, tol_m: float) -> bool:
+    """Whether vertices a+1..b-1 lie on segment a-b, in order, within ``tol_m``."""
+    dx, dy = x[b] - x[a], y[b] - y[a]
+    length = sqrt(dx * dx + dy * dy)
+    if length == 0.0:
+        return False
+    px, py = x[a + 1 : b] - x[a], y[a + 1 : b] - y[a]
+    along = (px * dx + py * dy) / length
+    off = np.abs(px * dy - py * dx) / length
+    return bool(np.all(off <= tol_m) and np.all(np.diff(np.r_[0.0, along, length]) > 0.0))
 
 
 def _project(

@@ -111,7 +111,7 @@ def throughput(args) -> None:
 
         net = read_routes(real)
         geom = max(net.routes.values(), key=lambda g: len(g.x))
-        sim = SimRoute(geom, np.zeros(len(geom.seg_len), dtype=np.int64))
+        sim = SimRoute(geom, np.zeros(1), np.zeros(1, dtype=np.int64))
         _throughput_row(geom.route_id, sim, rng, args.fixes)
 
 

@@ -37,15 +37,15 @@ class Streets:
 
 @dataclass(frozen=True)
 class SimRoute:
-    """A planned route and, per route segment, the street edge it lies on."""
+    """A planned route and the street edge under each stretch of it, by measure."""
 
     geometry: RouteGeometry
-    seg_edge: npt.NDArray[np.int64]
+    edge_from_m: FloatArray
+    edge_id: npt.NDArray[np.int64]
 
     def edge_at(self, progress_m: FloatArray) -> npt.NDArray[np.int64]:
-        cum = self.geometry.cum_m
-        j = np.clip(np.searchsorted(cum, progress_m, side="right") - 1, 0, len(self.seg_edge) - 1)
-        return self.seg_edge[j]
+        k = np.searchsorted(self.edge_from_m, progress_m, side="right") - 1
+        return self.edge_id[np.clip(k, 0, len(self.edge_id) - 1)]
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,12 @@ def plan_route(
             labels.extend([streets.edges[frozenset((a, b))]] * (n - 1))
             total += float(np.hypot(*(end - start)))
     xy = np.vstack([*pts, streets.xy[node]])
-    labels.append(labels[-1])
-    keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
-    xy, lab = xy[keep], np.asarray(labels)[keep[: len(labels)]]
+    seg_m = np.hypot(*np.diff(xy, axis=0).T)
+    starts = np.r_[0.0, np.cumsum(seg_m)[:-1]]
     lon, lat = to_lonlat(xy[:, 0], xy[:, 1])
     geom = RouteGeometry.build(route_id, shapely.LineString(np.c_[lon, lat]))
-    return SimRoute(geom, lab[: len(geom.seg_len)].astype(np.int64))
+    nonzero = seg_m > 0
+    return SimRoute(geom, starts[nonzero], np.asarray(labels, dtype=np.int64)[nonzero])
 
 
 def _moves(

@@ -71,3 +71,12 @@ def test_network_is_rebuilt_only_when_routes_change():
     changed = net.refreshed({**routes, "KP-02": line([(0, 0), (0, 120)])})
     assert changed is not net and changed["KP-02"].length_m == pytest.approx(120.0, abs=0.01)
     assert "KP-01" in changed
+
+
+def test_straight_runs_lose_their_inner_vertices_but_keep_measures_and_u_turns():
+    xs = [(float(k), 0.0) for k in range(0, 501, 5)] + [(250.0, 0.3), (250.0, 300.0)]
+    route = RouteGeometry.build("S", line(xs))
+    assert len(route.x) == 4
+    assert route.length_m == pytest.approx(500.0 + np.hypot(250.0, 0.3) + 299.7, abs=0.01)
+    x, _ = route.xy_at([400.0, 600.0])
+    assert x - X0 == pytest.approx([400.0, 400.0], abs=0.01)
