@@ -35,7 +35,6 @@ def _gains(dt: float, sigma: float, accel: float) -> tuple[float, float]:
     return a, 2.0 * (2.0 - a) - 4.0 * sqrt(1.0 - a)
 
 
-@lru_cache(maxsize=4096)
 def _speed_gain(dt: float, sigma: float, speed: float, cfg: SnapConfig) -> tuple[float, float]:
     """(gain, 1 - gain) of a progress-only Kalman filter driven by the reported speed.
 
