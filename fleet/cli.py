@@ -6,12 +6,17 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from flask import Flask
 
 from fleet.config import ConfigError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+#: Commands that serve: gevent must patch the standard library before anything imports it.
+SERVING = {"serve", "demo"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,12 +41,21 @@ def make_app(**overrides: Any) -> Flask:
     return create_app(overrides or None)
 
 
-@click.group()
 def main() -> None:
+    """Entry point of the ``fleet`` command."""
+    if len(sys.argv) > 1 and sys.argv[1] in SERVING:
+        from fleet.server import patch_for_gevent
+
+        patch_for_gevent()
+    cli()
+
+
+@click.group()
+def cli() -> None:
     """Kupang Fleet: live garbage-truck tracking and bin coverage for Kota Kupang."""
 
 
-@main.command()
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--osmand-port", type=int, default=None, help="Also listen here, every path OsmAnd.")
@@ -60,7 +74,7 @@ def serve(host: str, port: int, osmand_port: int | None, no_load: bool) -> None:
     run(app, host=host, port=port, osmand_port=osmand_port)
 
 
-@main.command()
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--trucks", default=50, show_default=True, type=int)
@@ -74,7 +88,7 @@ def demo(host: str, port: int, trucks: int, speedup: float, no_browser: bool) ->
     run_demo(host=host, port=port, trucks=trucks, speedup=speedup, browser=not no_browser)
 
 
-@main.group()
+@cli.group()
 def db() -> None:
     """Database schema."""
 
@@ -91,7 +105,7 @@ def db_upgrade() -> None:
     click.echo("database schema is up to date")
 
 
-@main.group()
+@cli.group()
 def data() -> None:
     """Reference data: routes, bins, kecamatan, sites."""
 
@@ -116,7 +130,7 @@ def data_load(directory: Path | None) -> None:
     click.echo(", ".join(f"{n} {layer}" for layer, n in counts.items()))
 
 
-@main.group()
+@cli.group()
 def device() -> None:
     """Tracking devices."""
 
@@ -156,7 +170,7 @@ def device_list() -> None:
             click.echo(f"{dev.truck_id}\t{hint}\t{state}\tcontact {contact}\tfix {fix}")
 
 
-@main.group()
+@cli.group()
 def user() -> None:
     """Dispatcher accounts."""
 
@@ -179,6 +193,131 @@ def user_add(name: str, role: str, password: str) -> None:
         click.echo(f"fleet: {exc}", err=True)
         sys.exit(1)
     click.echo(f"user {name} ({role}) created")
+
+
+@cli.command()
+@click.argument("base_url", default="http://127.0.0.1:5000")
+@click.option("--scenario", default="normal", show_default=True, help="See --list.")
+@click.option("--speedup", default=60.0, show_default=True, type=float)
+@click.option("--trucks", default=None, help="Comma-separated fleet codes (default all).")
+@click.option(
+    "--devices",
+    "devices_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON {truck: device identifier}; default: register devices here.",
+)
+@click.option("--mid-shift", is_flag=True, help="Start now with trucks spread along routes.")
+@click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
+@clean_errors
+def simulate(
+    base_url: str,
+    scenario: str,
+    speedup: float,
+    trucks: str | None,
+    devices_file: Path | None,
+    mid_shift: bool,
+    list_only: bool,
+) -> None:
+    """Drive simulated trucks against a server at BASE_URL with the real device protocols."""
+    import json
+
+    from fleet.scenarios import SCENARIOS
+
+    if list_only or scenario not in SCENARIOS:
+        for name, text in SCENARIOS.items():
+            click.echo(f"{name:14} {text}")
+        if not list_only:
+            sys.exit(2)
+        return
+    from fleet.demo import demo_devices
+    from fleet.simrun import load_reference, run_simulation
+
+    app = make_app()
+    routes, bins, sites = load_reference(app.config["ROUTES_DATA"])
+    chosen = trucks.split(",") if trucks else [r.truck_id for r in routes]
+    if devices_file is not None:
+        devices = json.loads(devices_file.read_text())
+    else:
+        devices = demo_devices(app, chosen)
+    summary = run_simulation(
+        base_url.rstrip("/"),
+        routes,
+        bins,
+        sites,
+        scenario=scenario,
+        speedup=speedup,
+        trucks=chosen,
+        device_ids=devices,
+        mid_shift=mid_shift,
+        wall_timestamps=mid_shift,
+    )
+    click.echo(summary.table())
+
+
+@cli.command()
+@click.argument("routes", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("traces", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--route-id", default=None, help="Route of a GPX trace without one.")
+def snap(routes: Path, traces: Path, out: Path | None, route_id: str | None) -> None:
+    """Snap TRACES (CSV or GPX) onto ROUTES (any GIS file with route_id); write a CSV."""
+    from fleet.snap_files import snap_files
+
+    target = out or traces.with_name(traces.stem + "-snapped.csv")
+    rows = snap_files(routes, traces, target, route_id=route_id)
+    click.echo(f"{rows} fixes snapped -> {target}")
+
+
+@cli.group()
+def report() -> None:
+    """Reports."""
+
+
+@report.command("coverage")
+@click.option("--date", "day", default=None, help="YYYY-MM-DD in WITA (default today).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@clean_errors
+def report_coverage(day: str | None, fmt: str) -> None:
+    """Bins scheduled, serviced, passed and missed per route, kecamatan and city."""
+    import json
+    from datetime import UTC, date, datetime
+
+    from fleet.runtime import get_runtime
+    from fleet.store.coverage import coverage_day, coverage_json, trips_on
+
+    app = make_app()
+    runtime = get_runtime(app)
+    reference = runtime.reference.get()
+    try:
+        when = date.fromisoformat(day) if day else datetime.now(reference.tz).date()
+    except ValueError:
+        click.echo("fleet: --date: expected YYYY-MM-DD", err=True)
+        sys.exit(2)
+    with runtime.db.read() as session:
+        body = coverage_json(
+            coverage_day(session, reference, when, datetime.now(UTC)), trips_on(session, when)
+        )
+    if fmt == "json":
+        click.echo(json.dumps(body, indent=1))
+        return
+    _print_coverage(body, csv_out=fmt == "csv")
+
+
+def _print_coverage(body: dict[str, Any], *, csv_out: bool) -> None:
+    cols = ["scheduled", "serviced", "passed", "missed", "pending", "coverage_pct"]
+    rows = [(r["route_id"], r) for r in body["routes"]]
+    rows += [(k["kecamatan"], k) for k in body["kecamatan"]] + [("city", body["city"])]
+    if csv_out:
+        click.echo(",".join(["name", *cols]))
+        for name, r in rows:
+            click.echo(",".join([name, *(str(r[c]) for c in cols)]))
+        return
+    click.echo(f"coverage {body['date']} (WITA)")
+    click.echo(f"{'':14}" + "".join(f"{c:>13}" for c in cols))
+    for name, r in rows:
+        click.echo(f"{name:14}" + "".join(f"{'-' if r[c] is None else r[c]:>13}" for c in cols))
+    trips = body["trips"]
+    click.echo(f"disposal trips {trips['total']}, TPA Alak {trips['landfill_pct']}% (target 15%)")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ the lock instead of failing half-way. PostgreSQL is used as it is.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -24,10 +25,16 @@ __all__ = ["Database", "open_database"]
 
 @dataclass(frozen=True)
 class Database:
-    """One app's engine with its two session factories."""
+    """One app's engine with its session factory.
+
+    On SQLite, writers of one process also queue on a lock in Python: under gevent a
+    writer blocked inside SQLite's busy wait would block the whole process, including
+    the greenlet that holds the database lock, until the timeout.
+    """
 
     engine: Engine
     _sessions: sessionmaker[Session]
+    _write_lock: Any = field(default_factory=threading.Lock)
 
     @property
     def is_sqlite(self) -> bool:
@@ -36,7 +43,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success; the caller acknowledges only after it."""
-        with self._sessions.begin() as session:
+        if not self.is_sqlite:
+            with self._sessions.begin() as session:
+                yield session
+            return
+        with self._write_lock, self._sessions.begin() as session:
             session.connection(execution_options={"fleet_write": True})
             yield session
 

@@ -20,8 +20,10 @@ from fleet.models import TruckState
 from fleet.reference_cache import Reference
 from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
+from fleet.store.alerts import alert_json, raise_alert
 from fleet.store.devices import DeviceRef
 from fleet.tracking import SnappedFix, record_progress, snap_fixes, with_previous
+from fleet.trips import record_trips
 from fleet.visits import record_visits
 
 __all__ = ["IngestResult", "process", "heartbeat"]
@@ -34,6 +36,7 @@ class IngestResult:
     position: LivePosition | None = None
     bins: list[BinUpdate] = field(default_factory=list)
     route_ids: set[str] = field(default_factory=set)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def process(
@@ -57,14 +60,41 @@ def process(
     track = with_previous(before, snapped)
     bins = record_visits(session, reference, device.truck_id, track, received_at)
     record_progress(session, reference, device.truck_id, track, received_at)
+    record_trips(session, reference, state, snapped)
+    was_on_route = state.on_route
     position = _advance_state(state, reference, snapped[-1], received_at)
+    alerts = _off_route_alert(session, state, was_on_route, position, received_at)
     return IngestResult(
         stored=[index for index, _ in fresh],
         duplicates=duplicates,
         position=position,
         bins=bins,
         route_ids={s.route_id for s in snapped if s.route_id},
+        alerts=alerts,
     )
+
+
+def _off_route_alert(
+    session: Session,
+    state: TruckState,
+    was_on_route: bool | None,
+    position: LivePosition | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """A truck that has just left its route (after the matcher's hysteresis)."""
+    if position is None or was_on_route is not True or position.status != "off_route":
+        return []
+    stamp = position.fix_time.isoformat()
+    alert = raise_alert(
+        session,
+        "off_route",
+        f"{state.truck_id} left route {position.route_id} at {stamp}",
+        f"off_route:{state.truck_id}:{stamp}",
+        now,
+        state.truck_id,
+        position.route_id,
+    )
+    return [] if alert is None else [alert_json(alert)]
 
 
 def heartbeat(session: Session, device: DeviceRef, received_at: datetime) -> None:

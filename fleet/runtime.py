@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
@@ -13,7 +15,12 @@ from fleet.extensions import csrf, login_manager, socketio
 from fleet.ratelimit import RateLimiter
 from fleet.reference_cache import ReferenceCache
 
-__all__ = ["Runtime", "init_app", "get_runtime", "start_flusher"]
+__all__ = ["Runtime", "init_app", "get_runtime", "run_monitor", "start_flusher"]
+
+log = logging.getLogger(__name__)
+
+#: How often time-based alerts (stale, offline, idle, missed bins) are checked.
+MONITOR_INTERVAL_S = 30.0
 
 
 @dataclass
@@ -59,6 +66,22 @@ def get_runtime(app: Flask | None = None) -> Runtime:
     return runtime
 
 
+def run_monitor(app: Flask) -> int:
+    """Raise time-based alerts and queue them for the dashboard; returns how many."""
+    from fleet.monitor import check
+
+    runtime = get_runtime(app)
+    try:
+        with runtime.db.write() as session:
+            alerts = check(session, runtime.reference.get(), datetime.now(UTC))
+    except Exception:  # the database may be away; try again next round
+        log.exception("alert check failed")
+        return 0
+    for alert in alerts:
+        runtime.broadcaster.alert(alert)
+    return len(alerts)
+
+
 def start_flusher(app: Flask) -> None:
     """Send batched live updates once per interval, for as long as the server runs."""
     runtime = get_runtime(app)
@@ -66,11 +89,16 @@ def start_flusher(app: Flask) -> None:
         return
     runtime.flusher_started = True
     interval_s = app.config["BROADCAST_INTERVAL_S"]
+    every = max(1, round(MONITOR_INTERVAL_S / interval_s))
 
     def loop() -> None:
+        ticks = 0
         while True:
             socketio.sleep(interval_s)
+            ticks += 1
             with app.app_context():
+                if ticks % every == 0:
+                    run_monitor(app)
                 runtime.broadcaster.flush()
 
     socketio.start_background_task(loop)

@@ -79,7 +79,10 @@ def _step(matcher: Any, state: MatchState | None, fix: Fix) -> tuple[MatchState,
 def _live_state(state: TruckState, route_id: str) -> MatchState | None:
     if not state.matcher or state.route_id != route_id:
         return None
-    return MatchState.from_dict(state.matcher)
+    try:
+        return MatchState.from_dict(state.matcher)
+    except (KeyError, TypeError, ValueError):
+        return None  # a state from another matcher version: start afresh on this fix
 
 
 def _history(session: Session, truck_id: str, late: Sequence[Fix]) -> list[Ping]:

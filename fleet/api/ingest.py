@@ -115,6 +115,8 @@ def _ingest(
         runtime.broadcaster.bins(result.bins)
     if result.route_ids:
         runtime.broadcaster.coverage(result.route_ids)
+    for alert in result.alerts:
+        runtime.broadcaster.alert(alert)
     return result
 
 
