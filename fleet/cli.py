@@ -186,11 +186,16 @@ def user_add(name: str, role: str, password: str) -> None:
     from fleet.store.users import add_user
 
     app = make_app()
+    from sqlalchemy.exc import IntegrityError
+
     try:
         with get_runtime(app).db.write() as session:
             add_user(session, name, password, role)
     except ValueError as exc:
         click.echo(f"fleet: {exc}", err=True)
+        sys.exit(1)
+    except IntegrityError:
+        click.echo(f"fleet: user {name!r} exists already", err=True)
         sys.exit(1)
     click.echo(f"user {name} ({role}) created")
 
