@@ -105,6 +105,36 @@ def db_upgrade() -> None:
     click.echo("database schema is up to date")
 
 
+@db.command("maintain")
+@click.option("--ahead-days", default=7, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each day of pings to DIR/pings-YYYY-MM-DD.csv before removing it.",
+)
+@clean_errors
+def db_maintain(ahead_days: int, archive_dir: Path | None) -> None:
+    """Create ping partitions ahead; remove pings older than FLEET_RETENTION_DAYS."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from fleet.retention import maintain
+    from fleet.runtime import get_runtime
+
+    app = make_app()
+    report = maintain(
+        get_runtime(app).db,
+        datetime.now(UTC),
+        ZoneInfo(app.config["LOCAL_TZ"]),
+        retention_days=app.config["RETENTION_DAYS"],
+        ahead_days=ahead_days,
+        archive_dir=archive_dir,
+    )
+    for line in report.lines():
+        click.echo(line)
+
+
 @cli.group()
 def data() -> None:
     """Reference data: routes, bins, kecamatan, sites."""

@@ -53,6 +53,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _whole_number(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return value
+
+
 def _zone(raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -84,6 +91,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         _optional_text,
         "redis:// URL of the Socket.IO message queue (several processes)",
+    ),
+    Setting(
+        "MESSAGE_CHANNEL",
+        "flask-socketio",
+        _text,
+        "queue channel; processes of one deployment share it, other deployments differ",
     ),
     Setting(
         "ROUTES_DATA",
@@ -170,6 +183,12 @@ SETTINGS: tuple[Setting, ...] = (
         "© OpenStreetMap contributors",
         _text,
         "attribution shown with the tiles",
+    ),
+    Setting(
+        "RETENTION_DAYS",
+        90,
+        _whole_number,
+        "keep pings this many days before `fleet db maintain` drops them; 0 keeps all",
     ),
     Setting(
         "SQLITE_SYNCHRONOUS", "FULL", _text, "SQLite synchronous mode (FULL survives power loss)"

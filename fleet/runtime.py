@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
     socketio.init_app(
         app,
         message_queue=config["MESSAGE_QUEUE"],
+        channel=config["MESSAGE_CHANNEL"],
         async_mode=config.get("ASYNC_MODE", "threading"),
         cors_allowed_origins=config.get("CORS_ORIGINS", []),
         logger=False,
