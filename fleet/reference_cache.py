@@ -71,7 +71,7 @@ class Reference:
     hide_off_shift: bool
     config: dict[str, Any]
     _lazy: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def route_for_truck(self, truck_id: str) -> RouteInfo | None:
         by_truck = self._get("by_truck", self._index_trucks)
@@ -104,6 +104,14 @@ class Reference:
                 if value is None:
                     value = self._lazy[key] = build()
         return value
+
+    def site_index(self) -> Any:
+        return self._get("site_index", self._build_site_index)
+
+    def _build_site_index(self) -> Any:
+        from fleet.trips import build_site_index
+
+        return build_site_index(list(self.sites.values()))
 
     def _index_trucks(self) -> dict[str, RouteInfo]:
         return {r.truck_id: r for r in self.routes.values() if r.truck_id}

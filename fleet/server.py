@@ -7,12 +7,11 @@ sockets cheaply; the caller must have monkey-patched before anything else starte
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from fleet.extensions import socketio
-from fleet.runtime import start_flusher
 
 __all__ = ["patch_for_gevent", "run", "osmand_only"]
 
@@ -25,9 +24,8 @@ def patch_for_gevent() -> str:
         from gevent import monkey
     except ImportError:
         return "threading"
-    monkey.patch_all()
-    from psycopg import Connection  # noqa: F401  (imported after patching, waits cooperatively)
-
+    if not monkey.is_module_patched("socket"):
+        monkey.patch_all()
     return "gevent"
 
 
@@ -44,6 +42,9 @@ def osmand_only(app: Flask) -> WSGIApp:
 
 def run(app: Flask, *, host: str, port: int, osmand_port: int | None = None) -> None:
     """Serve until interrupted, flushing live updates once per interval."""
+    from fleet.extensions import socketio
+    from fleet.runtime import start_flusher
+
     start_flusher(app)
     if osmand_port is not None:
         _serve_osmand(app, host, osmand_port)

@@ -38,28 +38,30 @@ def coverage() -> Response:
     reference = runtime.reference.get()
     day = day_param(reference)
     with runtime.db.read() as session:
-        report = coverage_store.coverage_day(session, reference, day, datetime.now(UTC))
-    return jsonify(report)
+        day_coverage = coverage_store.coverage_day(session, reference, day, datetime.now(UTC))
+        trips = coverage_store.trips_on(session, day)
+    return jsonify(coverage_store.coverage_json(day_coverage, trips))
 
 
 def export_rows(reference: Reference, day: date) -> list[dict[str, Any]]:
     """One row per scheduled bin: its state that day, when and by which truck."""
     runtime = get_runtime()
     with runtime.db.read() as session:
-        _, states = coverage_store.day_states(session, reference, day, datetime.now(UTC))
+        day_coverage = coverage_store.coverage_day(session, reference, day, datetime.now(UTC))
     rows = []
-    for s in states:
+    for s in day_coverage.report.bins:
         b = reference.bins[s.bin_id]
+        serviced_at = day_coverage.serviced_at.get(s.bin_id)
         rows.append(
             {
                 "bin_id": s.bin_id,
                 "route_id": s.route_id,
                 "kecamatan": b.kecamatan,
                 "kelurahan": b.kelurahan,
-                "state": s.state,
-                "serviced_at": s.serviced_at.isoformat() if s.serviced_at else "",
-                "serviced_by": s.serviced_by or "",
-                "late_correction": s.late,
+                "state": s.status,
+                "passed_not_stopped": s.passed,
+                "serviced_at": serviced_at.isoformat() if serviced_at else "",
+                "truck_id": s.truck_id or "",
                 "lat": b.lat,
                 "lon": b.lon,
             }

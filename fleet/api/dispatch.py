@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from fleet import geojson
 from fleet.api.errors import error
 from fleet.api.params import ParamError, day_param
 from fleet.api.responses import attachment
+from fleet.coverage_report import CoverageCounts
 from fleet.models import BinVisit, Device, Ping
 from fleet.reference_cache import Reference
 from fleet.runtime import get_runtime
@@ -59,12 +59,8 @@ def route_rows(
     now = datetime.now(UTC)
     config = reference.config
     with runtime.db.read() as session:
-        routes, states = coverage_store.day_states(session, reference, day, now)
+        report = coverage_store.coverage_day(session, reference, day, now).report
         devices = session.scalars(select(Device).where(Device.enabled.is_(True))).all()
-    counts: dict[str, Counter[str]] = {}
-    for s in states:
-        counts.setdefault(s.route_id, Counter())[s.state] += 1
-    scheduled = {r.route_id: r for r in routes}
     contact: dict[str, tuple[Any, Any]] = {}
     for d in devices:
         old = contact.get(d.truck_id, (None, None))
@@ -73,7 +69,7 @@ def route_rows(
     for route in sorted(reference.routes.values(), key=lambda r: r.route_id):
         if only is not None and route.route_id not in only:
             continue
-        c = counts.get(route.route_id, Counter())
+        c = report.by_route.get(route.route_id, CoverageCounts())
         last_contact, last_fix = contact.get(route.truck_id or "", (None, None))
         has_device = (route.truck_id or "") in contact
         status = (
@@ -81,20 +77,19 @@ def route_rows(
             if has_device
             else "none"
         )
-        day_route = scheduled.get(route.route_id)
-        driven = day_route.driven_m if day_route else 0.0
+        progress = report.progress[route.route_id].progress_pct
         rows.append(
             {
                 "route_id": route.route_id,
                 "truck_id": route.truck_id,
-                "scheduled": day_route is not None,
+                "scheduled": route.shift.runs_on(day),
                 "device_status": status,
-                "progress_pct": round(100.0 * driven / route.length_m, 1) if route.length_m else 0,
-                "bins_scheduled": sum(c.values()),
-                "bins_serviced": c["serviced"],
-                "bins_missed": c["missed"] + c["passed"],
-                "bins_passed": c["passed"],
-                "bins_pending": c["pending"],
+                "progress_pct": round(progress or 0.0, 1),
+                "bins_scheduled": c.scheduled,
+                "bins_serviced": c.serviced,
+                "bins_missed": c.missed,
+                "bins_passed": c.passed,
+                "bins_pending": c.pending,
                 "last_contact": last_contact.isoformat() if last_contact else None,
             }
         )
@@ -128,16 +123,17 @@ def missed() -> Response:
     reference = get_runtime().reference.get()
     day = day_param(reference)
     with get_runtime().db.read() as session:
-        _, states = coverage_store.day_states(session, reference, day, datetime.now(UTC))
+        report = coverage_store.coverage_day(session, reference, day, datetime.now(UTC)).report
     rows = []
-    for s in states:
-        if s.state in ("missed", "passed"):
+    for s in report.bins:
+        if s.status == "missed" or s.passed:
             b = reference.bins[s.bin_id]
             rows.append(
                 {
                     "bin_id": s.bin_id,
                     "route_id": s.route_id,
-                    "state": s.state,
+                    "state": s.status,
+                    "passed_not_stopped": s.passed,
                     "kecamatan": b.kecamatan,
                     "kelurahan": b.kelurahan,
                     "lat": b.lat,

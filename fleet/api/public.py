@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 from sqlalchemy import select
 
 from fleet import geojson
 from fleet.broadcast import LivePosition, position_payload
+from fleet.coverage_report import BinInfo, service_ages
 from fleet.models import Kecamatan, Kelurahan, Site, Street, TruckState
 from fleet.reference_cache import Reference
 from fleet.runtime import get_runtime
 from fleet.store.queries import last_service, live_states
 
-__all__ = ["bp", "service_class", "truck_status", "live_position"]
+__all__ = ["bp", "truck_status", "live_position"]
 
 bp = Blueprint("public", __name__)
 
@@ -63,13 +63,19 @@ def routes() -> Response:
 
 @bp.get("/api/v1/bins")
 def bins() -> Response:
+    """Every bin site with its status and how long since it was last serviced."""
     runtime = get_runtime()
     reference = runtime.reference.get()
     with runtime.db.read() as session:
         serviced = last_service(session)
-    today = datetime.now(reference.tz).date()
+    sites = sorted(reference.bins.values(), key=lambda b: b.bin_id)
+    ages = service_ages(
+        [BinInfo(b.bin_id, b.route_id, b.kecamatan, b.status) for b in sites],
+        {bin_id: t.timestamp() for bin_id, t in serviced.items()},
+        datetime.now(UTC).timestamp(),
+    )
     features = []
-    for b in sorted(reference.bins.values(), key=lambda b: b.bin_id):
+    for b, age in zip(sites, ages, strict=True):
         last = serviced.get(b.bin_id)
         features.append(
             geojson.feature(
@@ -81,21 +87,11 @@ def bins() -> Response:
                     "kecamatan": b.kecamatan,
                     "kelurahan": b.kelurahan,
                     "last_serviced_at": last.isoformat() if last else None,
-                    "service_class": service_class(b.status, last, today, reference.tz),
+                    "service_class": age.age_class,
                 },
             )
         )
     return jsonify(geojson.collection(features))
-
-
-def service_class(status: str, last: datetime | None, today: date, tz: ZoneInfo) -> str:
-    """The map's colour class: today, yesterday, older, never, or planned (not installed)."""
-    if status != "installed":
-        return "planned"
-    if last is None:
-        return "never"
-    age_days = (today - last.astimezone(tz).date()).days
-    return "today" if age_days <= 0 else "yesterday" if age_days == 1 else "older"
 
 
 @bp.get("/api/v1/kecamatan")

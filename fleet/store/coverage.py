@@ -1,63 +1,102 @@
-"""Coverage of one WITA day, read from visits and driven stretches."""
+"""Coverage of one WITA day: the stored visits and driven stretches, summed up by
+``fleet.coverage_report``."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet.models import BinVisit, RouteDay, SiteVisit
+from fleet.coverage import Visit
+from fleet.coverage_report import BinInfo, CoverageCounts, CoverageReport, RouteSchedule
+from fleet.coverage_report import coverage_report as build_report
+from fleet.models import BinVisit, SiteVisit
 from fleet.reference_cache import Reference
-from fleet.report import BinDay, RouteDayInput, bin_states, summarise
+from fleet.store.progress import driven_on
+from fleet.visits import visit_from_row
 
-__all__ = ["coverage_day", "day_routes", "day_states", "trips_on", "visits_on"]
+__all__ = ["DayCoverage", "coverage_day", "coverage_json", "trips_on"]
 
 LANDFILL_TARGET_PCT = 15.0
 
 
-def day_routes(session: Session, reference: Reference, day: date) -> list[RouteDayInput]:
-    """Routes scheduled on ``day`` with their installed bins and the km driven."""
-    driven: dict[str, float] = defaultdict(float)
-    for row in session.scalars(select(RouteDay).where(RouteDay.service_date == day)):
-        driven[row.route_id] = max(driven[row.route_id], row.driven_m)
-    bins_by_route: dict[str, list[str]] = defaultdict(list)
-    for b in reference.bins.values():
-        if b.status == "installed":
-            bins_by_route[b.route_id].append(b.bin_id)
-    out = []
-    for r in sorted(reference.routes.values(), key=lambda r: r.route_id):
-        if not r.shift.runs_on(day):
-            continue
-        _, end = r.shift.window(day, reference.tz)
-        out.append(
-            RouteDayInput(
-                r.route_id,
-                r.truck_id,
-                r.kecamatan,
-                r.length_m,
-                end,
-                tuple(sorted(bins_by_route[r.route_id])),
-                min(driven[r.route_id], r.length_m),
-            )
+@dataclass(frozen=True)
+class DayCoverage:
+    report: CoverageReport
+    serviced_at: dict[str, datetime]
+
+
+def coverage_day(session: Session, reference: Reference, day: date, now: datetime) -> DayCoverage:
+    """The day's report as of ``now``, with when each serviced bin was serviced."""
+    routes = [
+        RouteSchedule(r.route_id, r.shift.days, r.shift.start, r.shift.end, r.kecamatan, r.length_m)
+        for r in reference.routes.values()
+    ]
+    bins = [BinInfo(b.bin_id, b.route_id, b.kecamatan, b.status) for b in reference.bins.values()]
+    visits = _visits(session, day)
+    driven: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for row in driven_on(session, day):
+        driven[row.route_id] += [(a, b) for a, b in row.driven]
+    trucks = {r.truck_id: r.route_id for r in reference.routes.values() if r.truck_id}
+    report = build_report(
+        day, routes, bins, visits, now.timestamp(), truck_routes=trucks, driven_intervals=driven
+    )
+    serviced: dict[str, datetime] = {}
+    for v in visits:
+        if v.status == "serviced":
+            t = datetime.fromtimestamp(v.last_time_s, now.tzinfo)
+            serviced[v.bin_id] = min(serviced.get(v.bin_id, t), t)
+    return DayCoverage(report, serviced)
+
+
+def _visits(session: Session, day: date) -> list[Visit]:
+    rows = session.scalars(select(BinVisit).where(BinVisit.service_date == day))
+    return [visit_from_row(r) for r in rows]
+
+
+def _counts(counts: CoverageCounts, **keys: Any) -> dict[str, Any]:
+    pct = counts.coverage_pct
+    return {
+        **keys,
+        "scheduled": counts.scheduled,
+        "serviced": counts.serviced,
+        "passed": counts.passed,
+        "missed": counts.missed,
+        "pending": counts.pending,
+        "late_corrections": counts.late_corrections,
+        "coverage_pct": None if pct is None else round(pct, 1),
+    }
+
+
+def coverage_json(day_coverage: DayCoverage, trips: dict[str, Any]) -> dict[str, Any]:
+    """The JSON of ``GET /api/v1/coverage``."""
+    report = day_coverage.report
+    routes = []
+    for route_id, counts in sorted(report.by_route.items()):
+        p = report.progress[route_id]
+        routes.append(
+            {
+                **_counts(counts, route_id=route_id),
+                "progress_km": round(p.driven_m / 1000.0, 2),
+                "length_km": round(p.length_m / 1000.0, 2),
+            }
         )
-    return out
-
-
-def visits_on(session: Session, day: date) -> dict[str, list[BinVisit]]:
-    by_bin: dict[str, list[BinVisit]] = defaultdict(list)
-    for v in session.scalars(select(BinVisit).where(BinVisit.service_date == day)):
-        by_bin[v.bin_id].append(v)
-    return by_bin
-
-
-def day_states(
-    session: Session, reference: Reference, day: date, now: datetime
-) -> tuple[list[RouteDayInput], list[BinDay]]:
-    routes = day_routes(session, reference, day)
-    return routes, bin_states(routes, visits_on(session, day), now)
+    driven = sum(p.driven_m for p in report.progress.values() if p.route_id in report.by_route)
+    length = sum(p.length_m for p in report.progress.values() if p.route_id in report.by_route)
+    city = _counts(report.city)
+    city.update(progress_km=round(driven / 1000.0, 2), length_km=round(length / 1000.0, 2))
+    return {
+        "date": report.service_date.isoformat(),
+        "city": city,
+        "routes": routes,
+        "trucks": [_counts(c, truck_id=t) for t, c in sorted(report.by_truck.items())],
+        "kecamatan": [_counts(c, kecamatan=k) for k, c in sorted(report.by_kecamatan.items())],
+        "trips": trips,
+    }
 
 
 def trips_on(session: Session, day: date) -> dict[str, Any]:
@@ -79,13 +118,3 @@ def trips_on(session: Session, day: date) -> dict[str, Any]:
         "target_landfill_pct": LANDFILL_TARGET_PCT,
         "trucks": [{"truck_id": t, **c} for t, c in sorted(per_truck.items())],
     }
-
-
-def coverage_day(
-    session: Session, reference: Reference, day: date, now: datetime
-) -> dict[str, Any]:
-    """The whole report: per route, truck, kecamatan and city, plus disposal trips."""
-    routes, states = day_states(session, reference, day, now)
-    report: dict[str, Any] = {"date": day.isoformat(), **summarise(routes, states)}
-    report["trips"] = trips_on(session, day)
-    return report
