@@ -31,15 +31,15 @@ both sets agree on every reachable candidate, so they give identical answers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from math import inf
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from fleet._snap_core import MIN_DT_S, Hyp, flags, gates, is_near, next_hyps
-from fleet.geo import to_lonlat, to_metric, to_metric_xy
+from fleet._snap_trace import TraceFixes, TraceMatch, match_traces
+from fleet._snap_types import Hypothesis, MatchState, SnapConfig, SnapResult, state_at
+from fleet.geo import to_lonlat, to_metric_xy
 from fleet.network import RouteGeometry
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,92 +50,12 @@ __all__ = [
     "Matcher",
     "SnapConfig",
     "SnapResult",
+    "TraceFixes",
     "TraceMatch",
     "match_trace",
+    "match_traces",
     "state_at",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class SnapConfig:
-    """Matcher tuning; distances in metres, costs in nats (negative log-likelihood)."""
-
-    sigma_m: float = 15.0
-    min_sigma_m: float = 3.0
-    off_route_m: float = 50.0
-    gate_sigmas: float = 4.0
-    max_gate_m: float = 200.0
-    far_sigmas: float = 2.0
-    off_after_fixes: int = 3
-    on_after_fixes: int = 2
-    max_speed_mps: float = 25.0
-    accel_mps2: float = 3.0
-    reach_slack_m: float = 20.0
-    hold_cost: float = 4.0
-    jump_cost: float = 10.0
-    jump_cost_per_km: float = 2.0
-    start_cost_per_km: float = 10.0
-    prune_cost: float = 25.0
-    merge_m: float = 15.0
-    max_hypotheses: int = 4
-    speed_sd_m: float = 0.5
-    speed_sd_m_per_s: float = 0.5
-    speed_sd_share: float = 0.05
-    reverse_cost_per_m: float = 0.2
-    reverse_tolerance_mps: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Hypothesis:
-    """One way the truck may have got here: filtered progress, speed, and its score."""
-
-    progress_m: float
-    speed_mps: float
-    score: float
-    t_s: float
-    updates: int
-    held: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MatchState:
-    """What the matcher remembers about a truck between fixes (stored as JSON)."""
-
-    t_s: float
-    hypotheses: tuple[Hypothesis, ...]
-    on_route: bool
-    far_run: int = 0
-    near_run: int = 0
-
-    @property
-    def progress_m(self) -> float | None:
-        return self.hypotheses[0].progress_m if self.hypotheses else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MatchState:
-        hyps = tuple(Hypothesis(**h) for h in data["hypotheses"])
-        return cls(**{**data, "hypotheses": hyps})
-
-
-@dataclass(frozen=True, slots=True)
-class SnapResult:
-    """Where one fix puts the truck on its route."""
-
-    route_id: str
-    progress_m: float
-    snap_lon: float
-    snap_lat: float
-    offset_m: float
-    on_route: bool
-    confidence: float
-
-
-def state_at(progress_m: float, t_s: float, on_route: bool = True) -> MatchState:
-    """A prior from an earlier snapped fix, to match a late fix against history."""
-    return MatchState(t_s, (Hypothesis(progress_m, 0.0, 0.0, t_s, 1),), on_route)
 
 
 class Matcher:
@@ -234,19 +154,6 @@ def _speed(speed_mps: float | None) -> float:
     return float(speed_mps)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class TraceMatch:
-    """Per-fix results of :func:`match_trace`, as arrays, and the state after the last fix."""
-
-    progress_m: FloatArray
-    snap_lon: FloatArray
-    snap_lat: FloatArray
-    offset_m: FloatArray
-    on_route: npt.NDArray[np.bool_]
-    confidence: FloatArray
-    state: MatchState | None
-
-
 def match_trace(
     route: RouteGeometry,
     t_s: npt.ArrayLike,
@@ -259,69 +166,7 @@ def match_trace(
 ) -> TraceMatch:
     """Match a whole trace (time-ordered, WGS84 degrees) as :meth:`Matcher.step` would.
 
-    Candidates for every fix come from one index query and projections are NumPy;
-    only the sequential Viterbi step runs per fix. NaN speed or accuracy means missing.
+    NaN speed or accuracy means missing. Many traces at once: :func:`match_traces`.
     """
-    cfg = config or SnapConfig()
-    t = np.asarray(t_s, dtype=float)
-    n = len(t)
-    x, y = to_metric(lon, lat)
-    sig_a = _sigmas(accuracy_m, n, cfg)
-    gate_a = np.minimum(np.maximum(cfg.off_route_m, cfg.gate_sigmas * sig_a), cfg.max_gate_m)
-    sig, spd = sig_a.tolist(), _speeds(speed_mps, n).tolist()
-    cands = route.candidates(x, y, gate_a)
-    bounds = np.searchsorted(cands.fix, np.arange(n + 1)).tolist()
-    cm, cd = cands.progress_m.tolist(), cands.offset_m.tolist()
-    hyps = [] if state is None else [_as_tuple(h) for h in state.hypotheses]
-    prior = None if state is None else (state.on_route, state.far_run, state.near_run)
-    rows = []
-    length = route.length_m
-    for k, tk in enumerate(t.tolist()):
-        ms, ds = cm[bounds[k] : bounds[k + 1]], cd[bounds[k] : bounds[k + 1]]
-        near = is_near(ds, lambda ds=ds: ([], ds), gates(sig[k], cfg)[1])
-        hyps = next_hyps(
-            hyps, (ms, ds), lambda ms=ms, ds=ds: (ms, ds), tk, sig[k], spd[k], near, length, cfg
-        )
-        on, far_run, near_run, conf = flags(hyps, near, prior, sig[k], cfg)
-        prior = (on, far_run, near_run)
-        best = hyps[0] if hyps else (0.0, 0.0, 0.0, tk, 0, -1.0)
-        rows.append((best[0], best[5], on, conf))
-    return _trace_result(route, x, y, rows, hyps, t, prior)
-
-
-def _trace_result(
-    route: RouteGeometry,
-    x: FloatArray,
-    y: FloatArray,
-    rows: list[tuple[float, float, bool, float]],
-    hyps: list[Hyp],
-    t: FloatArray,
-    prior: tuple[bool, int, int] | None,
-) -> TraceMatch:
-    if not rows:
-        e = np.empty(0)
-        return TraceMatch(e, e, e, e, np.empty(0, dtype=bool), e, None)
-    progress, held_d, on, conf = (np.array(c) for c in zip(*rows, strict=True))
-    offset = held_d.astype(float)
-    held = offset < 0.0
-    if held.any():
-        offset[held] = route.distance_m(x[held], y[held])
-    snap_lon, snap_lat = to_lonlat(*route.xy_at(progress))
-    state = None
-    if prior is not None:
-        state = MatchState(float(t[-1]), tuple(_as_hypothesis(h) for h in hyps), *prior)
-    return TraceMatch(progress, snap_lon, snap_lat, offset, on.astype(bool), conf, state)
-
-
-def _sigmas(accuracy_m: npt.ArrayLike | None, n: int, cfg: SnapConfig) -> FloatArray:
-    if accuracy_m is None:
-        return np.full(n, cfg.sigma_m)
-    acc = np.asarray(accuracy_m, dtype=float)
-    return np.where(np.isnan(acc), cfg.sigma_m, np.maximum(acc, cfg.min_sigma_m))
-
-
-def _speeds(speed_mps: npt.ArrayLike | None, n: int) -> FloatArray:
-    if speed_mps is None:
-        return np.full(n, -1.0)
-    spd = np.asarray(speed_mps, dtype=float)
-    return np.where(np.isnan(spd), -1.0, spd)
+    fixes = TraceFixes(t_s, lon, lat, speed_mps, accuracy_m, state)
+    return match_traces([route], [fixes], config)[0]

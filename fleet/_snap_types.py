@@ -1,0 +1,95 @@
+"""The matcher's values: tuning, hypotheses, per-truck state and per-fix result.
+
+Private home of the dataclasses that :mod:`fleet.snap` exports, so that the live
+matcher and the batch matcher (:mod:`fleet._snap_trace`) share them without importing
+each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["Hypothesis", "MatchState", "SnapConfig", "SnapResult", "state_at"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapConfig:
+    """Matcher tuning; distances in metres, costs in nats (negative log-likelihood)."""
+
+    sigma_m: float = 15.0
+    min_sigma_m: float = 3.0
+    off_route_m: float = 50.0
+    gate_sigmas: float = 4.0
+    max_gate_m: float = 200.0
+    far_sigmas: float = 2.0
+    off_after_fixes: int = 3
+    on_after_fixes: int = 2
+    max_speed_mps: float = 25.0
+    accel_mps2: float = 3.0
+    reach_slack_m: float = 20.0
+    hold_cost: float = 4.0
+    jump_cost: float = 10.0
+    jump_cost_per_km: float = 2.0
+    start_cost_per_km: float = 10.0
+    prune_cost: float = 25.0
+    merge_m: float = 15.0
+    max_hypotheses: int = 4
+    speed_sd_m: float = 0.5
+    speed_sd_m_per_s: float = 0.5
+    speed_sd_share: float = 0.05
+    reverse_cost_per_m: float = 0.2
+    reverse_tolerance_mps: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """One way the truck may have got here: filtered progress, speed, and its score."""
+
+    progress_m: float
+    speed_mps: float
+    score: float
+    t_s: float
+    updates: int
+    held: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MatchState:
+    """What the matcher remembers about a truck between fixes (stored as JSON)."""
+
+    t_s: float
+    hypotheses: tuple[Hypothesis, ...]
+    on_route: bool
+    far_run: int = 0
+    near_run: int = 0
+
+    @property
+    def progress_m(self) -> float | None:
+        return self.hypotheses[0].progress_m if self.hypotheses else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MatchState:
+        hyps = tuple(Hypothesis(**h) for h in data["hypotheses"])
+        return cls(**{**data, "hypotheses": hyps})
+
+
+@dataclass(frozen=True, slots=True)
+class SnapResult:
+    """Where one fix puts the truck on its route."""
+
+    route_id: str
+    progress_m: float
+    snap_lon: float
+    snap_lat: float
+    offset_m: float
+    on_route: bool
+    confidence: float
+
+
+def state_at(progress_m: float, t_s: float, on_route: bool = True) -> MatchState:
+    """A prior from an earlier snapped fix, to match a late fix against history."""
+    return MatchState(t_s, (Hypothesis(progress_m, 0.0, 0.0, t_s, 1),), on_route)
