@@ -38,7 +38,7 @@ _GROW_A = np.array([g[0] for g in _GROW])
 _GROW_B = np.array([g[1] for g in _GROW])
 _CHUNK_STEPS = 2048
 M, V, S, TH, N, D = range(6)
-T_, SIG, K2, SLACK, SPD, SPE, NEAR = range(7)
+T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SHSP, HASC = range(10)
 NEG = -np.inf
 
 
@@ -112,16 +112,18 @@ class _Grid:
     def build(cls, lanes: list[Lane], cfg: SnapConfig) -> _Grid:
         sizes = [len(ln.t_s) for ln in lanes]
         steps = max(sizes, default=0)
-        per_fix = np.zeros((steps, 7, len(lanes)))
+        per_fix = np.zeros((steps, 10, len(lanes)))
         counts = np.zeros((steps, len(lanes)), dtype=np.int64)
         ks, lane_ids, ranks, ms, ds = [], [], [], [], []
         for i, ln in enumerate(lanes):
             n, sig, spd = sizes[i], ln.sigma_m, ln.speed_mps
             spe = np.where(ln.near, spd, -1.0)
             slack = cfg.reach_slack_m + 3.0 * sig
-            per_fix[:n, :, i] = np.c_[ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near]
-            per_fix[n:, SIG, i] = 1.0
             c = np.bincount(ln.cand_fix, minlength=n)
+            var, shsp = sig * sig, cfg.speed_sd_share * spd
+            cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, shsp, c > 0]
+            per_fix[:n, :, i] = np.c_[tuple(cols)]
+            per_fix[n:, SIG, i] = 1.0
             counts[:n, i] = c
             starts = np.r_[0, np.cumsum(c)[:-1]]
             ks.append(ln.cand_fix)
@@ -136,6 +138,9 @@ class _Grid:
         live = np.arange(len(lanes))[None, :] < active[:, None]
         has, lacks = (speed & live).any(1), (~speed & live).any(1)
         modes = np.where(has & lacks, 2, np.where(has, 1, 0))
+        rolls = per_fix[:, SPE, :] >= 0.0
+        rolling, still = (rolls & live).any(1), (~rolls & live).any(1)
+        modes += 3 * np.where(rolling & still, 2, np.where(rolling, 1, 0))
         return cls(
             sizes,
             active.tolist(),
@@ -210,17 +215,17 @@ def _step(
     lanes, width = mc.shape
     hyps = state.shape[2]
     dt = np.maximum(t[:, None] - state[TH], MIN_DT_S)
-    valid = state[S] > NEG
-    lost = (p[NEAR] > 0.0) & (state[D, :, 0] < 0.0) & valid[:, 0]
+    placed = state[S, :, 0] > NEG
+    lost = (p[NEAR] > 0.0) & (state[D, :, 0] < 0.0) & placed
     opts = np.empty((6, lanes, 2 * width + hyps))
-    _advance(opts[:, :, :width], state, valid, dt, p, mc, dc, mode, lengths_m, cfg)
+    pred = _advance(opts[:, :, :width], state, dt, p, mc, dc, mode % 3, lengths_m, cfg)
     need = lost | ~(opts[S, :, :width] > NEG).any(1)
-    if (need & (dc[:, 0] < np.inf)).any():
-        _seeds(opts[:, :, width : 2 * width], state, valid[:, 0], p, mc, dc, need, cfg)
+    if (need & (p[HASC] > 0.0)).any():
+        _seeds(opts[:, :, width : 2 * width], state, placed, p, mc, dc, need, cfg)
     else:
         opts[S, :, width : 2 * width] = NEG
         opts[M, :, width : 2 * width] = 0.0
-    _held(opts[:, :, 2 * width :], state, dt, p, lengths_m, cfg)
+    _held(opts[:, :, 2 * width :], state, dt, p, lengths_m, pred, mode, cfg)
     return _select(opts, rounds, cfg)
 
 
@@ -230,12 +235,14 @@ def _speed_moves(
     """(prediction, gain, 1 - gain, velocity) per hypothesis, as ``_snap_core._move``."""
     m, v, n = state[M], state[V], state[N]
     sp = p[SPD][:, None]
-    sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + cfg.speed_sd_share * sp * dt
+    sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + p[SHSP][:, None] * dt
     q = sd * sd
-    r = (p[SIG] * p[SIG])[:, None]
+    r = p[VAR][:, None]
     pp = 0.5 * (q + np.sqrt(q * q + 4.0 * q * r))
     a = pp / (pp + r)
-    a = np.where(n < 8, np.maximum(a, 1.0 / (n + 1.0)), a)
+    young = n < 8
+    if young.any():
+        a = np.where(young, np.maximum(a, 1.0 / (n + 1.0)), a)
     sgn = np.where(v < 0.0, -1.0, 1.0)
     pred = m + sgn * 0.5 * (np.abs(v) + sp) * dt
     return pred, a, 1.0 - a, sgn * sp
@@ -292,7 +299,6 @@ def _scores(
 def _advance(
     out: FloatArray,
     state: FloatArray,
-    valid: npt.NDArray[np.bool_],
     dt: FloatArray,
     p: FloatArray,
     mc: FloatArray,
@@ -300,27 +306,32 @@ def _advance(
     mode: int,
     lengths_m: FloatArray,
     cfg: SnapConfig,
-) -> None:
-    """Best way into each candidate, into ``out`` (6, lanes, C); score -inf: unreachable."""
+) -> FloatArray:
+    """Best way into each candidate, into ``out`` (6, lanes, C); score -inf: unreachable.
+
+    An empty hypothesis slot has score -inf, so its moves score -inf too without a
+    mask; ``|diff| <= reach`` is ``-reach <= diff <= reach`` exactly. Returns the
+    per-hypothesis prediction.
+    """
     lanes, hyps = dt.shape
     width = mc.shape[1]
     sc, pred, a, vel, per_hyp = _scores(state, dt, p, mc, mode, cfg)
     diff = mc[:, :, None] - state[M][:, None, :]
     reach = (cfg.max_speed_mps * dt + p[SLACK][:, None])[:, None, :]
-    ok = (diff >= -reach) & (diff <= reach) & valid[:, None, :]
-    sc = np.where(ok, sc, NEG)
+    np.copyto(sc, NEG, where=np.abs(diff) > reach)
     j = sc.argmax(2)
-    at = j + _offsets(lanes * width, hyps).reshape(lanes, width)
     ath = j + _offsets(lanes, hyps)[:, None]
     pred_b = pred.reshape(-1)[ath]
     innov = mc - pred_b
     nm = pred_b + a.reshape(-1)[ath] * innov
     np.minimum(np.maximum(nm, 0.0), lengths_m[:, None], out=out[M])
+    at = j + _offsets(lanes * width, hyps).reshape(lanes, width)
     out[V] = vel.reshape(-1)[ath if per_hyp else at]
-    out[S] = sc.reshape(-1)[at] - dc * dc * p[K2][:, None]
+    np.subtract(sc.reshape(-1)[at], dc * dc * p[K2][:, None], out=out[S])
     out[TH] = p[T_][:, None]
     np.minimum(state[N].reshape(-1)[ath] + 1.0, 28.0, out=out[N])
     out[D] = dc
+    return pred
 
 
 _OFFSETS: dict[tuple[int, int], IntArray] = {}
@@ -364,20 +375,34 @@ def _held(
     dt: FloatArray,
     p: FloatArray,
     lengths_m: FloatArray,
+    pred: FloatArray,
+    mode: int,
     cfg: SnapConfig,
 ) -> None:
-    """Every hypothesis ignoring this fix, dead-reckoned if near and speed is known."""
-    m, v = state[M], state[V]
-    sp = p[SPE][:, None]
-    rolls = sp >= 0.0
-    sgn = np.where(v < 0.0, -1.0, 1.0)
-    moved = np.minimum(np.maximum(m + sgn * 0.5 * (np.abs(v) + sp) * dt, 0.0), lengths_m[:, None])
-    np.copyto(out[M], np.where(rolls, moved, m))
-    np.copyto(out[V], np.where(rolls, sgn * sp, v))
+    """Every hypothesis ignoring this fix, dead-reckoned if near and speed is known.
+
+    ``mode // 3`` says whether no lane, every lane or some lanes dead-reckon; when
+    every lane reports speed (``mode % 3 == 1``) ``pred`` is that same reckoning.
+    """
     np.subtract(state[S], cfg.hold_cost, out=out[S])
-    np.copyto(out[TH], np.where(rolls, p[T_][:, None], state[TH]))
     out[N] = state[N]
     out[D] = -1.0
+    if mode // 3 == 0:
+        out[[M, V, TH]] = state[[M, V, TH]]
+        return
+    m, v = state[M], state[V]
+    sp = p[SPE][:, None]
+    sgn = np.where(v < 0.0, -1.0, 1.0)
+    if mode % 3 != 1:
+        pred = m + sgn * 0.5 * (np.abs(v) + sp) * dt
+    moved = np.minimum(np.maximum(pred, 0.0), lengths_m[:, None])
+    if mode // 3 == 1:
+        out[M], out[V], out[TH] = moved, sgn * sp, p[T_][:, None]
+        return
+    rolls = sp >= 0.0
+    np.copyto(out[M], np.where(rolls, moved, m))
+    np.copyto(out[V], np.where(rolls, sgn * sp, v))
+    np.copyto(out[TH], np.where(rolls, p[T_][:, None], state[TH]))
 
 
 def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
@@ -396,18 +421,21 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
     count = alive.astype(np.int64)
     picks = [j]
     work = sa.copy()
+    at = row + j
     for r in range(1, rounds):
-        np.copyto(work, NEG, where=np.abs(ma - ma.reshape(-1)[row + j][:, None]) <= cfg.merge_m)
+        np.copyto(work, NEG, where=np.abs(ma - ma.reshape(-1)[at][:, None]) <= cfg.merge_m)
         if cfg.merge_m < 0.0:
-            work.reshape(-1)[row + j] = NEG
+            work.reshape(-1)[at] = NEG
         j = work.argmax(1)
-        alive &= work.reshape(-1)[row + j] >= thr
+        at = row + j
+        alive &= work.reshape(-1)[at] >= thr
         if not alive.any():
             picks.extend([j] * (rounds - r))
             break
         count += alive
         picks.append(j)
-    kept = options.reshape(6, -1)[:, row[:, None] + np.stack(picks, 1)]
+    at = row[:, None] + np.stack(picks, 1)
+    kept = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + at]
     slot = np.arange(rounds)[None, :] < count[:, None]
     kept[S] = np.where(slot, kept[S] - top[:, None], NEG)
     return kept
