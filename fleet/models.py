@@ -35,6 +35,7 @@ __all__ = [
     "Device",
     "Kecamatan",
     "Kelurahan",
+    "PendingPing",
     "Ping",
     "Route",
     "RouteDay",
@@ -194,6 +195,19 @@ class Ping(Base):
     offset_m: Mapped[float | None] = mapped_column(Float)
     on_route: Mapped[bool | None] = mapped_column(Boolean)
     confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class PendingPing(Base):
+    """A stored ping not yet snapped and counted: the worker's queue, durable with it."""
+
+    __tablename__ = "pending_pings"
+    __table_args__ = (Index("ix_pending_pings_truck", "truck_id", "fix_time"),)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    ping_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    truck_id: Mapped[str] = mapped_column(String(16))
+    fix_time: Mapped[datetime]
 
 
 class TruckState(Base):

@@ -1,8 +1,15 @@
-"""The path of a ping: validate -> snap -> store -> coverage -> broadcast.
+"""The path of a ping: validate -> store -> snap -> coverage -> broadcast.
 
-``process`` runs inside the caller's write transaction, holding the truck's state row,
-so the HTTP layer acknowledges only after everything here has committed. Broadcasting
-happens after the commit, from the returned ``IngestResult``.
+Two stages, so a device's fix is acknowledged as soon as it is durable:
+
+- ``accept`` stores the validated raw fixes and queues them, in the request's
+  transaction; the HTTP layer answers 200 after that commit.
+- ``process`` takes one truck's queued pings, oldest fix first, snaps them onto the
+  route, stores the results, counts bins, stretches and trips, moves the live state,
+  and returns what changed for broadcasting after its own commit. The truck's state
+  row is locked meanwhile, so processes never interleave one truck's fixes.
+
+A crash between the stages loses nothing: the queue is committed with the pings.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from fleet.broadcast import BinUpdate, LivePosition
 from fleet.fix import Fix
-from fleet.models import TruckState
+from fleet.models import Ping, TruckState
 from fleet.reference_cache import Reference
 from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
@@ -26,52 +33,121 @@ from fleet.tracking import SnappedFix, record_progress, snap_fixes, with_previou
 from fleet.trips import record_trips
 from fleet.visits import record_visits
 
-__all__ = ["IngestResult", "process", "heartbeat"]
+__all__ = ["Accepted", "ProcessResult", "accept", "heartbeat", "process"]
+
+#: Most queued pings of one truck processed in one transaction.
+BATCH = 2000
 
 
 @dataclass(frozen=True)
-class IngestResult:
+class Accepted:
     stored: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    processed: int = 0
     position: LivePosition | None = None
     bins: list[BinUpdate] = field(default_factory=list)
     route_ids: set[str] = field(default_factory=set)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
+def accept(
+    session: Session, device: DeviceRef, fixes: Sequence[tuple[int, Fix]], received_at: datetime
+) -> Accepted:
+    """Store the fixes not seen before and queue them; report stored and duplicates."""
+    rows = [_raw_row(device, fix, received_at) for _, fix in fixes]
+    stored = ping_store.insert_raw(session, rows)
+    newest = max(stored, default=None)
+    device_store.touch(session, device.id, received_at, newest)
+    return Accepted(
+        stored=[i for i, fix in fixes if fix.time in stored],
+        duplicates=[i for i, fix in fixes if fix.time not in stored],
+    )
+
+
+def heartbeat(session: Session, device: DeviceRef, received_at: datetime) -> None:
+    """Contact without a position: the device is alive, nothing is stored."""
+    device_store.touch(session, device.id, received_at, None)
+
+
 def process(
-    session: Session,
-    reference: Reference,
-    device: DeviceRef,
-    fixes: Sequence[tuple[int, Fix]],
-    received_at: datetime,
-) -> IngestResult:
-    """Store the fixes not seen before, snapped and counted; report what changed."""
-    state = ping_store.lock_state(session, device.truck_id)
-    seen = ping_store.existing_fix_times(session, device.id, [f.time for _, f in fixes])
-    fresh = sorted((item for item in fixes if item[1].time not in seen), key=lambda i: i[1].time)
-    duplicates = [index for index, fix in fixes if fix.time in seen]
-    device_store.touch(session, device.id, received_at, fresh[-1][1].time if fresh else None)
-    if not fresh:
-        return IngestResult(duplicates=duplicates)
-    snapped = snap_fixes(session, reference, state, [fix for _, fix in fresh])
-    before = ping_store.ping_before(session, device.truck_id, snapped[0].fix.time)
-    ping_store.insert_pings(session, [_ping_row(device, s, received_at) for s in snapped])
+    session: Session, reference: Reference, truck_id: str, now: datetime
+) -> ProcessResult | None:
+    """Snap and count one truck's queued pings; None if another process holds the truck."""
+    state = ping_store.lock_state(session, truck_id, skip_locked=True)
+    if state is None:
+        return None
+    queued = ping_store.pending_for(session, truck_id, BATCH)
+    if not queued:
+        return ProcessResult()
+    pings = [ping for _, ping in queued]
+    snapped = snap_fixes(session, reference, state, [_fix(p) for p in pings])
+    before = ping_store.ping_before(session, truck_id, pings[0].fix_time)
+    ping_store.save_snapped(
+        session,
+        [_snap_row(p, s) for p, s in zip(pings, snapped, strict=True)],
+        [queue_id for queue_id, _ in queued],
+    )
     track = with_previous(before, snapped)
-    bins = record_visits(session, reference, device.truck_id, track, received_at)
-    record_progress(session, reference, device.truck_id, track, received_at)
+    bins = record_visits(session, reference, truck_id, track, now)
+    record_progress(session, reference, truck_id, track, now)
     record_trips(session, reference, state, snapped)
     was_on_route = state.on_route
-    position = _advance_state(state, reference, snapped[-1], received_at)
-    alerts = _off_route_alert(session, state, was_on_route, position, received_at)
-    return IngestResult(
-        stored=[index for index, _ in fresh],
-        duplicates=duplicates,
+    position = _advance_state(state, reference, snapped, now)
+    return ProcessResult(
+        processed=len(queued),
         position=position,
         bins=bins,
         route_ids={s.route_id for s in snapped if s.route_id},
-        alerts=alerts,
+        alerts=_off_route_alert(session, state, was_on_route, position, now),
     )
+
+
+def _raw_row(device: DeviceRef, fix: Fix, received_at: datetime) -> dict[str, Any]:
+    return {
+        "device_id": device.id,
+        "truck_id": device.truck_id,
+        "fix_time": fix.time,
+        "received_at": received_at,
+        "lat": fix.lat,
+        "lon": fix.lon,
+        "speed_mps": fix.speed_mps,
+        "heading_deg": fix.heading_deg,
+        "accuracy_m": fix.accuracy_m,
+        "altitude_m": fix.altitude_m,
+        "battery_pct": fix.battery_pct,
+        "attributes": fix.attributes or None,
+    }
+
+
+def _fix(p: Ping) -> Fix:
+    return Fix(
+        p.fix_time,
+        p.lat,
+        p.lon,
+        p.speed_mps,
+        p.heading_deg,
+        p.accuracy_m,
+        p.altitude_m,
+        p.battery_pct,
+    )
+
+
+def _snap_row(p: Ping, s: SnappedFix) -> dict[str, Any]:
+    return {
+        "ping_id": p.id,
+        "ping_time": p.fix_time,
+        "route_id": s.route_id,
+        "progress_m": s.progress_m,
+        "snap_lat": s.snap_lat,
+        "snap_lon": s.snap_lon,
+        "offset_m": s.offset_m,
+        "on_route": s.on_route,
+        "confidence": s.confidence,
+    }
 
 
 def _off_route_alert(
@@ -97,40 +173,11 @@ def _off_route_alert(
     return [] if alert is None else [alert_json(alert)]
 
 
-def heartbeat(session: Session, device: DeviceRef, received_at: datetime) -> None:
-    """Contact without a position: the device is alive, nothing is stored."""
-    device_store.touch(session, device.id, received_at, None)
-
-
-def _ping_row(device: DeviceRef, s: SnappedFix, received_at: datetime) -> dict[str, Any]:
-    fix = s.fix
-    return {
-        "device_id": device.id,
-        "truck_id": device.truck_id,
-        "fix_time": fix.time,
-        "received_at": received_at,
-        "lat": fix.lat,
-        "lon": fix.lon,
-        "speed_mps": fix.speed_mps,
-        "heading_deg": fix.heading_deg,
-        "accuracy_m": fix.accuracy_m,
-        "altitude_m": fix.altitude_m,
-        "battery_pct": fix.battery_pct,
-        "attributes": fix.attributes or None,
-        "route_id": s.route_id,
-        "progress_m": s.progress_m,
-        "snap_lat": s.snap_lat,
-        "snap_lon": s.snap_lon,
-        "offset_m": s.offset_m,
-        "on_route": s.on_route,
-        "confidence": s.confidence,
-    }
-
-
 def _advance_state(
-    state: TruckState, reference: Reference, newest: SnappedFix, received_at: datetime
+    state: TruckState, reference: Reference, snapped: Sequence[SnappedFix], now: datetime
 ) -> LivePosition | None:
     """Move the live position only forward in fix time: a late fix never rewinds it."""
+    newest = max(snapped, key=lambda s: s.fix.time)
     fix = newest.fix
     if state.fix_time is not None and fix.time <= state.fix_time:
         return None
@@ -143,7 +190,7 @@ def _advance_state(
     state.heading_deg, state.speed_mps = fix.heading_deg, fix.speed_mps
     state.progress_m, state.on_route = newest.progress_m, newest.on_route
     state.matcher = newest.matcher_state
-    state.updated_at = received_at
+    state.updated_at = now
     return LivePosition(
         truck_id=state.truck_id,
         route_id=newest.route_id,

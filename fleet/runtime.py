@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
 
 from fleet.broadcast import Broadcaster
+from fleet.commit import GroupCommit
 from fleet.db import Database, open_database
 from fleet.extensions import csrf, login_manager, socketio
 from fleet.ratelimit import RateLimiter
 from fleet.reference_cache import ReferenceCache
+from fleet.worker import Worker
 
-__all__ = ["Runtime", "init_app", "get_runtime", "run_monitor", "start_flusher"]
+__all__ = ["Runtime", "get_runtime", "init_app", "run_monitor", "start_flusher", "start_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,13 @@ class Runtime:
     reference: ReferenceCache
     limiter: RateLimiter
     flusher_started: bool = False
+    worker: Worker = field(init=False)
+    commits: GroupCommit = field(init=False)
+    devices: dict[str, tuple[Any, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.worker = Worker(self)
+        self.commits = GroupCommit(self.db)
 
 
 def init_app(app: Flask) -> None:
@@ -81,6 +90,20 @@ def run_monitor(app: Flask) -> int:
     for alert in alerts:
         runtime.broadcaster.alert(alert)
     return len(alerts)
+
+
+def start_worker(app: Flask) -> None:
+    """Process queued pings in the background from now on (ingestion only wakes it)."""
+    runtime = get_runtime(app)
+    if runtime.worker.started:
+        return
+    runtime.worker.started = True
+
+    def loop() -> None:
+        with app.app_context():
+            runtime.worker.run_forever()
+
+    socketio.start_background_task(loop)
 
 
 def start_flusher(app: Flask) -> None:

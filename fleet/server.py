@@ -43,8 +43,9 @@ def osmand_only(app: Flask) -> WSGIApp:
 def run(app: Flask, *, host: str, port: int, osmand_port: int | None = None) -> None:
     """Serve until interrupted, flushing live updates once per interval."""
     from fleet.extensions import socketio
-    from fleet.runtime import start_flusher
+    from fleet.runtime import start_flusher, start_worker
 
+    start_worker(app)
     start_flusher(app)
     if osmand_port is not None:
         _serve_osmand(app, host, osmand_port)

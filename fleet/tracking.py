@@ -8,7 +8,7 @@ track just before it, so a late fix can neither rewind nor disturb the live stat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +57,7 @@ def snap_fixes(
     history = _history(session, state.truck_id, late)
     out: list[SnappedFix] = []
     prior: tuple[datetime, MatchState | None] | None = None
+    last_live: int | None = None
     for fix in fixes:
         if state.fix_time is not None and fix.time <= state.fix_time:
             start = _prior(history, fix.time, prior)
@@ -65,7 +66,10 @@ def snap_fixes(
             out.append(_snapped(fix, result, None))
             continue
         live, result = _step(matcher, live, fix)
-        out.append(_snapped(fix, result, live.to_dict()))
+        out.append(_snapped(fix, result, None))
+        last_live = len(out) - 1
+    if last_live is not None and live is not None:
+        out[last_live] = replace(out[last_live], matcher_state=live.to_dict())
     return out
 
 
@@ -86,10 +90,15 @@ def _live_state(state: TruckState, route_id: str) -> MatchState | None:
 
 
 def _history(session: Session, truck_id: str, late: Sequence[Fix]) -> list[Ping]:
+    """The stored pings a late run can continue from: the one just before its first
+    fix, and any stored between its fixes."""
     if not late:
         return []
-    start = late[0].time - HISTORY_LOOKBACK
-    return ping_store.track(session, truck_id, start, late[-1].time)
+    before = ping_store.ping_before(session, truck_id, late[0].time)
+    if before is not None and late[0].time - before.fix_time > HISTORY_LOOKBACK:
+        before = None
+    within = ping_store.track(session, truck_id, late[0].time, late[-1].time)
+    return ([before] if before is not None else []) + within
 
 
 def _prior(

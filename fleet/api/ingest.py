@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from fleet.api.errors import error
 from fleet.extensions import csrf
 from fleet.fix import Fix, FixError
-from fleet.pipeline import IngestResult, heartbeat, process
+from fleet.pipeline import Accepted, accept, heartbeat
 from fleet.protocols import decode_batch, decode_osmand
 from fleet.runtime import Runtime, get_runtime
 from fleet.store.devices import DeviceRef, find_device
@@ -22,6 +23,9 @@ __all__ = ["bp", "fix_rules"]
 bp = Blueprint("ingest", __name__)
 
 OSMAND_METHODS = ["GET", "POST", "PUT", "HEAD"]
+#: A disabled or new device takes effect within this many seconds.
+DEVICE_CACHE_S = 5.0
+DEVICE_CACHE_SIZE = 10_000
 
 
 def fix_rules() -> FixRules:
@@ -101,22 +105,18 @@ def pings() -> Response:
 
 def _ingest(
     runtime: Runtime, device: DeviceRef, fixes: Sequence[tuple[int, Fix]], received_at: datetime
-) -> IngestResult:
-    reference = runtime.reference.get()
-    with runtime.db.write() as session:
-        if fixes:
-            result = process(session, reference, device, fixes, received_at)
+) -> Accepted:
+    """Commit the raw fixes (the acknowledgement), then have them processed."""
+    if fixes:
+        result = runtime.commits.run(lambda s: accept(s, device, fixes, received_at))
+    else:
+        runtime.commits.run(lambda s: heartbeat(s, device, received_at))
+        result = Accepted()
+    if result.stored:
+        if runtime.worker.started:
+            runtime.worker.wake()
         else:
-            heartbeat(session, device, received_at)
-            result = IngestResult()
-    if result.position is not None:
-        runtime.broadcaster.positions([result.position])
-    if result.bins:
-        runtime.broadcaster.bins(result.bins)
-    if result.route_ids:
-        runtime.broadcaster.coverage(result.route_ids)
-    for alert in result.alerts:
-        runtime.broadcaster.alert(alert)
+            runtime.worker.drain([device.truck_id])
     return result
 
 
@@ -127,8 +127,17 @@ def _bearer() -> str | None:
 
 
 def _device(runtime: Runtime, identifier: str) -> DeviceRef | None:
-    with runtime.db.read() as session:
-        device = find_device(session, identifier)
+    """The enabled device with this identifier, looked up at most every few seconds."""
+    now = time.monotonic()
+    cached = runtime.devices.get(identifier)
+    if cached is not None and cached[1] > now:
+        device: DeviceRef | None = cached[0]
+    else:
+        with runtime.db.read() as session:
+            device = find_device(session, identifier)
+        if len(runtime.devices) > DEVICE_CACHE_SIZE:
+            runtime.devices.clear()
+        runtime.devices[identifier] = (device, now + DEVICE_CACHE_S)
     return device if device is not None and device.enabled else None
 
 

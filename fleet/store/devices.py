@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from fleet.models import Device, Truck
+from fleet.models import Device, Truck, UTCDateTime
 
 __all__ = ["DeviceRef", "UnknownTruck", "add_device", "find_device", "list_devices", "touch"]
 
@@ -59,11 +60,22 @@ def set_enabled(session: Session, identifier: str, enabled: bool) -> bool:
 
 
 def touch(session: Session, device_id: int, contact_at: datetime, fix_at: datetime | None) -> None:
-    """Record contact (heartbeats count); the last fix time only ever moves forward."""
-    device = session.get(Device, device_id)
-    if device is None:
-        return
-    if device.last_contact_at is None or contact_at > device.last_contact_at:
-        device.last_contact_at = contact_at
-    if fix_at is not None and (device.last_fix_at is None or fix_at > device.last_fix_at):
-        device.last_fix_at = fix_at
+    """Record contact (heartbeats count); both times only ever move forward."""
+    session.execute(_TOUCH, {"device": device_id, "contact": contact_at, "fix": fix_at})
+
+
+def _later(column: Any, name: str) -> Any:
+    value = bindparam(name, type_=UTCDateTime())
+    newer = or_(column.is_(None), and_(value.is_not(None), column < value))
+    return case((newer, func.coalesce(value, column)), else_=column)
+
+
+#: One statement, compiled once: the hot path of every request.
+_TOUCH = (
+    update(Device)
+    .where(Device.id == bindparam("device"))
+    .values(
+        last_contact_at=_later(Device.last_contact_at, "contact"),
+        last_fix_at=_later(Device.last_fix_at, "fix"),
+    )
+)

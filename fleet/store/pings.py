@@ -1,4 +1,4 @@
-"""Pings and the per-truck live state that serialises each truck's writers."""
+"""Pings, the queue of pings awaiting processing, and the per-truck live state."""
 
 from __future__ import annotations
 
@@ -6,42 +6,102 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fleet.models import Ping, TruckState
+from fleet.models import PendingPing, Ping, TruckState
 from fleet.store.upsert import insert_ignore
 
-__all__ = ["lock_state", "existing_fix_times", "insert_pings", "ping_before", "track"]
+__all__ = [
+    "insert_raw",
+    "lock_state",
+    "pending_for",
+    "pending_trucks",
+    "ping_before",
+    "save_snapped",
+    "track",
+]
 
 
-def lock_state(session: Session, truck_id: str) -> TruckState:
-    """The truck's state row, locked until commit, so concurrent requests (on any process)
-    for one truck apply one after the other and no matching state is lost."""
+def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime]:
+    """Store raw pings and queue them for processing; returns the fix times stored.
+
+    A (device, fix time) already stored is skipped by the unique key, whatever the
+    process or request that stored it: that is how duplicates are never stored twice.
+    """
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Ping)
+        .on_conflict_do_nothing(index_elements=["device_id", "fix_time"])
+        .returning(Ping.id, Ping.truck_id, Ping.fix_time)
+    )
+    stored = session.execute(stmt, list(rows)).all()
+    queue = [{"ping_id": r.id, "truck_id": r.truck_id, "fix_time": r.fix_time} for r in stored]
+    if queue:
+        session.execute(PendingPing.__table__.insert(), queue)
+    return {r.fix_time for r in stored}
+
+
+def lock_state(session: Session, truck_id: str, *, skip_locked: bool = False) -> TruckState | None:
+    """The truck's state row, locked until commit, so writers on any process apply one
+    after the other and no matching state is lost. With ``skip_locked``, None when
+    another process holds it (it is already processing this truck)."""
     insert_ignore(session, TruckState, [{"truck_id": truck_id}])
     stmt = select(TruckState).where(TruckState.truck_id == truck_id)
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    state = session.scalars(stmt.execution_options(populate_existing=True)).one()
-    return state
+        stmt = stmt.with_for_update(skip_locked=skip_locked)
+    return session.scalars(stmt.execution_options(populate_existing=True)).first()
 
 
-def existing_fix_times(
-    session: Session, device_id: int, times: Sequence[datetime]
-) -> set[datetime]:
-    """Which of ``times`` this device has already stored: their fixes are duplicates."""
-    if not times:
-        return set()
-    stmt = select(Ping.fix_time).where(
-        Ping.device_id == device_id, Ping.fix_time >= min(times), Ping.fix_time <= max(times)
+def pending_trucks(session: Session, limit: int = 200) -> list[str]:
+    """Trucks with pings waiting, oldest waiting first."""
+    stmt = (
+        select(PendingPing.truck_id)
+        .group_by(PendingPing.truck_id)
+        .order_by(PendingPing.truck_id)
+        .limit(limit)
     )
-    wanted = set(times)
-    return {t for t in session.scalars(stmt) if t in wanted}
+    return list(session.scalars(stmt))
 
 
-def insert_pings(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Store pings; a (device, fix time) already present is skipped, never doubled."""
-    insert_ignore(session, Ping, rows)
+def pending_for(session: Session, truck_id: str, limit: int) -> list[tuple[int, Ping]]:
+    """A truck's waiting pings, oldest fix first, with their queue ids."""
+    stmt = (
+        select(PendingPing.id, Ping)
+        .join(Ping, (Ping.id == PendingPing.ping_id) & (Ping.fix_time == PendingPing.fix_time))
+        .where(PendingPing.truck_id == truck_id)
+        .order_by(PendingPing.fix_time, PendingPing.id)
+        .limit(limit)
+    )
+    return [(queue_id, ping) for queue_id, ping in session.execute(stmt)]
+
+
+def save_snapped(
+    session: Session, snapped: Sequence[dict[str, Any]], queue_ids: Sequence[int]
+) -> None:
+    """Write each ping's snapped result and take it off the queue, in one transaction."""
+    if snapped:
+        stmt = (
+            update(Ping.__table__)
+            .where(Ping.__table__.c.id == bindparam("ping_id"))
+            .where(Ping.__table__.c.fix_time == bindparam("ping_time"))
+            .values(
+                route_id=bindparam("route_id"),
+                progress_m=bindparam("progress_m"),
+                snap_lat=bindparam("snap_lat"),
+                snap_lon=bindparam("snap_lon"),
+                offset_m=bindparam("offset_m"),
+                on_route=bindparam("on_route"),
+                confidence=bindparam("confidence"),
+            )
+        )
+        session.connection().execute(stmt, list(snapped))
+    if queue_ids:
+        session.execute(delete(PendingPing).where(PendingPing.id.in_(list(queue_ids))))
 
 
 def ping_before(session: Session, truck_id: str, before: datetime) -> Ping | None:

@@ -1,0 +1,102 @@
+"""The processing stage: snap, count and broadcast the pings that ingestion queued.
+
+In a server it runs in the background and is woken by each acknowledged request; any
+number of processes may run it against one PostgreSQL database, since a truck being
+processed elsewhere is skipped, not waited for. Without a background worker (tests,
+command-line tools) ingestion drains the queue inline after acknowledging.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from fleet.pipeline import BATCH, ProcessResult, process
+from fleet.store.pings import pending_trucks
+
+if TYPE_CHECKING:
+    from fleet.runtime import Runtime
+
+__all__ = ["Worker", "publish"]
+
+log = logging.getLogger(__name__)
+
+#: How often an idle worker looks for pings queued by other processes.
+POLL_S = 0.5
+
+
+def publish(runtime: Runtime, result: ProcessResult) -> None:
+    """Hand what processing changed to the broadcaster (sent at its next flush)."""
+    if result.position is not None:
+        runtime.broadcaster.positions([result.position])
+    if result.bins:
+        runtime.broadcaster.bins(result.bins)
+    if result.route_ids:
+        runtime.broadcaster.coverage(result.route_ids)
+    for alert in result.alerts:
+        runtime.broadcaster.alert(alert)
+
+
+class Worker:
+    """Drains the queue of one app's database; ``run_forever`` in the background."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.started = False
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def drain(self, trucks: Iterable[str] | None = None) -> int:
+        """Process every queued ping of ``trucks`` (default: all); returns how many.
+
+        One transaction per round covers every truck (one disk flush, not one per
+        truck); each truck runs in a savepoint, so one failing truck stays queued
+        without holding back the others.
+        """
+        runtime = self.runtime
+        total = 0
+        while True:
+            if trucks is None:
+                with runtime.db.read() as session:
+                    todo = pending_trucks(session)
+            else:
+                todo = list(trucks)
+            results = self._round(todo)
+            for result in results:
+                publish(runtime, result)
+            done = sum(r.processed for r in results)
+            total += done
+            if not any(r.processed >= BATCH for r in results):
+                return total
+
+    def _round(self, trucks: list[str]) -> list[ProcessResult]:
+        runtime = self.runtime
+        reference = runtime.reference.get()
+        results = []
+        with runtime.db.write() as session:
+            for truck_id in trucks:
+                try:
+                    with session.begin_nested():
+                        result = process(session, reference, truck_id, datetime.now(UTC))
+                except Exception:
+                    log.exception("processing truck %s failed; its pings stay queued", truck_id)
+                    continue
+                if result is not None:
+                    results.append(result)
+        return results
+
+    def run_forever(self) -> None:
+        """Process whatever is queued, then wait to be woken (or poll for other processes)."""
+        while True:
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:  # the database may be away; everything stays queued
+                log.exception("processing queued pings failed; retrying")
+                self._wake.wait(POLL_S * 4)
