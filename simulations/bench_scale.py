@@ -61,7 +61,9 @@ class Result:
     p99_ms: float | None
     server_cores: float
     viewers: int
+    messages_per_s: float
     updates_per_s: float
+    fan_cores: float
     delivered_pct: float
     lag_p50_ms: float
     lag_p99_ms: float
@@ -204,8 +206,15 @@ def feed(front: str, ids: dict[str, str], seconds: float, sent: list[int]) -> No
 
 
 def fan_out(
-    front: str, urls: list[str], ids: dict[str, str], args: argparse.Namespace, folder: Path
+    front: str,
+    urls: list[str],
+    ids: dict[str, str],
+    args: argparse.Namespace,
+    folder: Path,
+    pids: list[int],
 ) -> dict[str, float]:
+    from bench_ingest import cpu_s
+
     out = folder / "viewers.json"
     child = subprocess.Popen(
         [
@@ -223,9 +232,13 @@ def fan_out(
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready", "viewers did not connect"
     sent: list[int] = []
+    cpu0 = sum(cpu_s(p) for p in pids)
     feed(front, ids, args.seconds, sent)
+    cores = (sum(cpu_s(p) for p in pids) - cpu0) / args.seconds
     child.wait(timeout=args.seconds + 120)
     summary = json.loads(out.read_text())
+    summary["cores"] = cores
+    summary["messages_per_s"] = summary["messages"] / args.seconds
     expected = len(sent) * summary["connected"]
     summary["delivered_pct"] = 100.0 * summary["updates"] / expected if expected else 0.0
     summary["updates_per_s"] = summary["updates"] / args.seconds
@@ -304,7 +317,7 @@ def measure(n: int, url: str, args: argparse.Namespace, folder: Path) -> Result:
         pids = [s.proc.pid for s in servers if s.proc is not None]
         row, durable, cores, _ = ingest(url, front, ids, folder, args, pids)
         ids = reset(url)
-        fan = fan_out(front, [s.url for s in servers], ids, args, folder)
+        fan = fan_out(front, [s.url for s in servers], ids, args, folder, pids)
     finally:
         if nginx is not None:
             nginx.terminate()
@@ -319,7 +332,9 @@ def measure(n: int, url: str, args: argparse.Namespace, folder: Path) -> Result:
         row.p99_ms,
         cores,
         int(fan["connected"]),
+        fan["messages_per_s"],
         fan["updates_per_s"],
+        fan["cores"],
         fan["delivered_pct"],
         fan["lag_p50_ms"],
         fan["lag_p99_ms"],
@@ -335,8 +350,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("p99 ms", "{p99}"),
     ("srv cores", "{r.server_cores:.2f}"),
     ("| viewers", "{r.viewers}"),
+    ("msg/s", "{r.messages_per_s:.0f}"),
     ("upd/s", "{r.updates_per_s:.0f}"),
     ("x base", "{x_fan:.2f}"),
+    ("srv cores", "{r.fan_cores:.2f}"),
     ("deliv %", "{r.delivered_pct:.1f}"),
     ("lag p50", "{r.lag_p50_ms:.0f}"),
     ("lag p99", "{r.lag_p99_ms:.0f}"),
