@@ -338,6 +338,28 @@ def report_coverage(day: str | None, fmt: str) -> None:
     _print_coverage(body, csv_out=fmt == "csv")
 
 
+@report.command("recompute")
+@click.option("--date", "day", required=True, help="YYYY-MM-DD in WITA.")
+@clean_errors
+def report_recompute(day: str) -> None:
+    """Recompute a day's bin visits from its stored pings (after corrections)."""
+    from datetime import date
+
+    from fleet.recompute import recompute_day
+    from fleet.runtime import get_runtime
+
+    app = make_app()
+    runtime = get_runtime(app)
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        click.echo("fleet: --date: expected YYYY-MM-DD", err=True)
+        sys.exit(2)
+    with runtime.db.write() as session:
+        counts = recompute_day(session, runtime.reference.get(), when)
+    click.echo(f"{when}: {counts['serviced']} serviced, {counts['passed']} passed")
+
+
 def _print_coverage(body: dict[str, Any], *, csv_out: bool) -> None:
     cols = ["scheduled", "serviced", "passed", "missed", "pending", "coverage_pct"]
     rows = [(r["route_id"], r) for r in body["routes"]]

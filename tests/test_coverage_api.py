@@ -173,3 +173,18 @@ def test_disposal_trips_count_processing_and_landfill(
     trips = client.get(f"/api/v1/coverage?date={day}").get_json()["trips"]
     assert trips["total"] == 2 and trips["landfill"] == 1
     assert trips["landfill_pct"] == 50.0 and trips["target_landfill_pct"] == 15.0
+
+
+def test_recomputing_a_day_gives_the_same_figures(
+    app: Flask, client: FlaskClient, device: str, drive: dict
+) -> None:
+    from fleet.recompute import recompute_day
+
+    _post(client, device, drive["fixes"])
+    live = client.get(f"/api/v1/coverage?date={drive['day']}").get_json()
+    runtime = get_runtime(app)
+    with runtime.db.write() as session:
+        counts = recompute_day(session, runtime.reference.get(), drive["day"])
+    again = client.get(f"/api/v1/coverage?date={drive['day']}").get_json()
+    assert counts["serviced"] == live["city"]["serviced"]
+    assert again["city"] == live["city"]
