@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 
 from fleet.geo import to_lonlat, to_metric
 from fleet.network import RouteGeometry
-from fleet.snap import Matcher, MatchState, SnapConfig, match_trace, state_at
+from fleet.snap import (
+    Matcher,
+    MatchState,
+    SnapConfig,
+    TraceFixes,
+    match_trace,
+    match_traces,
+    state_at,
+)
+from simulations.tracks import drive, plan_route, street_grid
 
 X0, Y0 = (float(v) for v in to_metric(123.6, -10.17))
 
@@ -258,3 +267,72 @@ def test_a_state_stored_before_held_was_added_still_loads(block_twice):
     lon, lat = fixes_along(block_twice, [75.0])
     _, res = Matcher(block_twice).step(state, 15.0, float(lon[0]), float(lat[0]), 5.0)
     assert res.progress_m == pytest.approx(75.0, abs=5.0)
+
+
+def assert_same_as_live(route, fixes: TraceFixes, batch, config=None):
+    """Every per-fix answer and the final state equal the live step loop's, bit for bit."""
+    n = len(fixes.t_s)
+    spd = [None] * n if fixes.speed_mps is None else np.asarray(fixes.speed_mps).tolist()
+    acc = [None] * n if fixes.accuracy_m is None else np.asarray(fixes.accuracy_m).tolist()
+    t, lon, lat = (np.asarray(a).tolist() for a in (fixes.t_s, fixes.lon, fixes.lat))
+    matcher, state = Matcher(route, config), fixes.state
+    for k in range(n):
+        state, res = matcher.step(state, t[k], lon[k], lat[k], spd[k], acc[k])
+        got = (batch.progress_m[k], batch.offset_m[k], batch.on_route[k], batch.confidence[k])
+        assert (res.progress_m, res.offset_m, res.on_route, res.confidence) == got, k
+        assert (res.snap_lon, res.snap_lat) == pytest.approx(
+            (batch.snap_lon[k], batch.snap_lat[k]), abs=1e-9
+        )
+    assert batch.state == (state if n else None)
+
+
+_ROUTES = [
+    _BLOCK,
+    make_route([(0, 0), (600, 0), (0, 1), (0, 400)], "OUT"),
+    make_route([(0, 0), (400, 0), (200, 0.5), (200, 300), (500, 300)], "UTURN"),
+]
+
+
+@st.composite
+def lockstep_traces(draw):
+    """4-7 trucks on the test routes: lengths, noise, outliers, missing speed or accuracy,
+    and a prior state all vary by truck, so lanes start, end and branch apart."""
+    rows = []
+    for _ in range(draw(st.integers(4, 7))):
+        route = _ROUTES[draw(st.integers(0, len(_ROUTES) - 1))]
+        n, seed = draw(st.integers(0, 70)), draw(st.integers(0, 2**16))
+        rng = np.random.default_rng(seed)
+        dt = draw(st.sampled_from([1.0, 5.0]))
+        truth = np.cumsum(rng.uniform(-2.0 * dt, 9.0 * dt, n)) % route.length_m
+        lon, lat = fixes_along(route, truth, sigma_m=draw(st.sampled_from([3.0, 15.0, 40.0])))
+        x, y = to_metric(lon, lat)
+        y[rng.random(n) < draw(st.sampled_from([0.0, 0.05, 0.3]))] += 150.0
+        lon, lat = to_lonlat(x, y)
+        speed = np.abs(np.gradient(truth)) / dt if n > 1 else np.zeros(n)
+        speed[rng.random(n) < draw(st.sampled_from([0.0, 0.2, 1.0]))] = np.nan
+        acc = rng.uniform(3.0, 40.0, n) if draw(st.booleans()) else None
+        prior = state_at(float(truth[0]) if n else 0.0, -10.0) if draw(st.booleans()) else None
+        t = np.arange(n) * dt
+        rows.append((route, TraceFixes(t, lon, lat, speed, acc, prior)))
+    return rows
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=lockstep_traces())
+def test_many_traces_in_lockstep_give_the_live_answers(rows):
+    routes, fixes = zip(*rows, strict=True)
+    for route, fx, batch in zip(routes, fixes, match_traces(routes, fixes), strict=True):
+        assert_same_as_live(route, fx, batch)
+
+
+def test_benchmark_drives_in_lockstep_give_the_live_answers():
+    rng = np.random.default_rng(21)
+    route = plan_route(street_grid(rng, 8, 8), rng, "B", 2500.0)
+    rows = []
+    for sample_s, sigma in [(1.0, 15.0), (5.0, 30.0), (1.0, 5.0), (5.0, 15.0)]:
+        tr = drive(route, rng, sample_s, sigma)
+        speed = tr.speed_mps if sample_s == 1.0 else None
+        rows.append(TraceFixes(tr.t_s, tr.lon, tr.lat, speed, tr.accuracy_m))
+    results = match_traces([route.geometry] * len(rows), rows)
+    for fx, batch in zip(rows, results, strict=True):
+        assert_same_as_live(route.geometry, fx, batch)
