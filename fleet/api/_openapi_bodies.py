@@ -12,6 +12,7 @@ from fleet.api._openapi_schemas import (
     AREAS,
     COUNT,
     DATE,
+    FIX_TIME,
     HHMM,
     JSON,
     LINES,
@@ -29,13 +30,6 @@ from fleet.api._openapi_schemas import (
 
 __all__ = ["SCHEMAS"]
 
-_FIX_TIME = {
-    "oneOf": [
-        string("ISO-8601; without an offset it is Kupang wall time (WITA)"),
-        number("epoch seconds, or milliseconds from 2^31 on", minimum=0),
-    ]
-}
-
 DEVICE: dict[str, JSON] = {
     "Error": obj(
         ("error",),
@@ -46,7 +40,7 @@ DEVICE: dict[str, JSON] = {
     "PingFix": obj(
         ("time", "lat", "lon"),
         "One buffered fix. Other members are kept as attributes (at most 64).",
-        time=_FIX_TIME,
+        time=FIX_TIME,
         lat=number(minimum=-90, maximum=90),
         lon=number(minimum=-180, maximum=180),
         speed_mps=nullable(number(minimum=0, maximum=70)),
@@ -69,7 +63,7 @@ DEVICE: dict[str, JSON] = {
         "Traccar Client 9's location; speeds in m/s, -1 for unknown.",
         device_id={"oneOf": [string(maxLength=128), integer()]},
         location=obj(
-            timestamp={"oneOf": [string(), number()]},
+            timestamp=FIX_TIME,
             coords=obj(
                 latitude=number(minimum=-90, maximum=90),
                 longitude=number(minimum=-180, maximum=180),

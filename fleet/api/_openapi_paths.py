@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet.api._openapi_schemas import JSON, array, obj, ref
+from fleet.api._openapi_schemas import FIX_TIME, JSON, array, obj, ref
 
 __all__ = ["PATHS"]
 
@@ -55,19 +55,43 @@ def _op(operation_id: str, tag: str, summary: str, ok: JSON, *errors: str, **ext
 
 _DAY = _query("date", {"type": "string", "format": "date"}, "local (WITA) day; default today")
 _TEXT = {"type": "string"}
+_LAT_LON = {"type": "string", "pattern": r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$"}
 _GEOJSON = {"type": "object", "description": "GeoJSON FeatureCollection"}
+
+
+#: What a phone running the OsmAnd or Traccar client sends (times in WITA wall clock).
+_OSMAND_EXAMPLE = {
+    "id": "kp01-phone",
+    "timestamp": "2024-05-01 08:15:30",
+    "lat": -10.1772,
+    "lon": 123.607,
+    "speed": 12.5,
+    "bearing": 90,
+    "altitude": 42,
+    "accuracy": 8,
+    "batt": 80,
+}
+_TRACCAR_EXAMPLE = {
+    "device_id": "kp01-phone",
+    "location": {
+        "timestamp": "2024-05-01T00:15:30.000Z",
+        "coords": {"latitude": -10.1772, "longitude": 123.607, "speed": 6.4, "heading": 90},
+        "battery": {"level": 0.8, "is_charging": False},
+        "is_moving": True,
+    },
+}
 
 
 def _osmand_params() -> list[JSON]:
     num = {"type": "number"}
     ident = {"type": "string", "maxLength": 128}
-    return [
+    params = [
         _query("id", ident, "device identifier"),
         _query("deviceid", ident, "device identifier (older clients)"),
-        _query("timestamp", _TEXT, "epoch s or ms, ISO-8601, or `yyyy-MM-dd HH:mm:ss` (WITA)"),
+        _query("timestamp", FIX_TIME),
         _query("lat", num | {"minimum": -90, "maximum": 90}),
         _query("lon", num | {"minimum": -180, "maximum": 180}),
-        _query("location", _TEXT, "`lat,lon` instead of lat and lon"),
+        _query("location", _LAT_LON, "`lat,lon` instead of lat and lon"),
         _query("speed", num | {"minimum": 0}, "knots"),
         _query("bearing", num | {"minimum": 0, "maximum": 360}, "degrees"),
         _query("heading", num | {"minimum": 0, "maximum": 360}, "degrees"),
@@ -76,14 +100,23 @@ def _osmand_params() -> list[JSON]:
         _query("batt", num | {"minimum": 0, "maximum": 100}, "percent"),
         _query("hdop", num | {"minimum": 0}),
     ]
+    return [
+        p | {"example": _OSMAND_EXAMPLE[p["name"]]} if p["name"] in _OSMAND_EXAMPLE else p
+        for p in params
+    ]
 
 
 def _osmand(method: str) -> JSON:
     """One OsmAnd request; the form body is read only when the URL has no query."""
     params = _osmand_params()
     form = obj(**{p["name"]: p["schema"] for p in params})
-    media = {"application/x-www-form-urlencoded": form, "application/json": ref("TraccarLocation")}
-    body = {"required": False, "content": {k: {"schema": v} for k, v in media.items()}}
+    body = {
+        "required": False,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": form, "example": _OSMAND_EXAMPLE},
+            "application/json": {"schema": ref("TraccarLocation"), "example": _TRACCAR_EXAMPLE},
+        },
+    }
     extra: JSON = {"parameters": params}
     if method != "get":
         extra["requestBody"] = body
@@ -102,7 +135,17 @@ def _osmand(method: str) -> JSON:
 
 
 def _pings() -> JSON:
-    body = array(ref("PingFix"), maxItems=1000)
+    fixes = array(ref("PingFix"), maxItems=1000)
+    example = [
+        {"time": "2024-05-01T08:15:30+08:00", "lat": -10.1772, "lon": 123.607, "speed_mps": 6.4},
+        {
+            "time": 1714522535,
+            "lat": -10.1771,
+            "lon": 123.6072,
+            "heading_deg": 90,
+            "battery_pct": 80,
+        },
+    ]
     return _op(
         "pings",
         _DEVICES,
@@ -112,7 +155,10 @@ def _pings() -> JSON:
         "Unauthorized",
         "TooLarge",
         "TooManyRequests",
-        requestBody={"required": True, "content": {"application/json": {"schema": body}}},
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": fixes, "example": example}},
+        },
         security=[{"deviceBearer": []}],
     )
 
@@ -145,7 +191,7 @@ def _public() -> dict[str, JSON]:
         "/api/v1/trucks": _layer("trucks", "Trucks on shift, newest fix each", "Trucks"),
         "/api/v1/places": {
             "get": _op("places", _PUBLIC, "Find kelurahan and streets by name",
-                       ok("Matches", ref("Places")), parameters=[q])
+                       ok("Matches", ref("Places")), "BadRequest", parameters=[q])
         },
         "/api/v1/eta": {
             "get": _op("eta", _PUBLIC, "When the truck comes past a spot",

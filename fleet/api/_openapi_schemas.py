@@ -14,6 +14,7 @@ __all__ = [
     "AREAS",
     "COUNT",
     "DATE",
+    "FIX_TIME",
     "GEOMETRIES",
     "HHMM",
     "JSON",
@@ -84,6 +85,12 @@ TIME = string("ISO-8601 date and time with offset", format="date-time")
 DATE = string("local (WITA) calendar day", format="date")
 HHMM = string("local (WITA) time of day", pattern=r"^\d{2}:\d{2}$")
 COUNT = integer(minimum=0)
+FIX_TIME = {
+    "anyOf": [
+        number("epoch seconds, or milliseconds from 2^31 on", minimum=0),
+        string("ISO-8601, or `yyyy-MM-dd HH:mm:ss`; without an offset Kupang wall time"),
+    ]
+}
 
 
 def geometry(kind: str, coordinates: JSON) -> JSON:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 __all__ = ["error", "register"]
@@ -50,6 +50,15 @@ def register(app: Flask) -> None:
     def database_away(exc: OperationalError) -> Response:
         log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
         return unavailable("database")
+
+    @app.errorhandler(DataError)
+    def unstorable_value(exc: DataError) -> Response:
+        # A request value the database refuses (PostgreSQL takes no NUL in text) is the
+        # client's to fix: 400, where a 500 would have it retry the same request.
+        log.warning(
+            "database refused a value: %s", str(exc.orig).splitlines()[0] if exc.orig else exc
+        )
+        return error(400, "a value of this request cannot be stored or searched")
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError) -> Response:
