@@ -223,7 +223,7 @@ def test_trucks_appear_and_move(page: Any, server: FleetServer, moving_trucks: N
     open_map(page, server)
     page.wait_for_function("window.fleet.trucks.trucks.size >= 3")
     markers = page.locator(".truck-marker[data-status]")
-    codes = set(page.locator(".truck-marker .truck-code").all_inner_texts())
+    codes = set(page.locator(".truck-marker .truck-code").all_text_contents())
     assert codes and codes <= set(SIM_TRUCKS)
     assert markers.count() == len(codes)
     assert {markers.nth(i).get_attribute("data-status") for i in range(markers.count())} <= {

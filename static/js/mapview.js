@@ -60,7 +60,7 @@ export function createMap(el, config) {
   addTiles(map, config);
   if (config.data_attribution) map.attributionControl.addAttribution(config.data_attribution);
   // Truck labels would pile up when the whole city is in view.
-  const zoomClass = () => el.classList.toggle("zoom-far", map.getZoom() < 12);
+  const zoomClass = () => el.classList.toggle("zoom-far", map.getZoom() < 14);
   map.on("zoomend", zoomClass);
   zoomClass();
   return map;
