@@ -69,14 +69,14 @@ class Result:
     lag_p99_ms: float
 
 
-def nginx_conf(folder: Path, ports: list[int], listen: int) -> Path:
+def nginx_conf(folder: Path, ports: list[int], listen: int, osmand: int) -> Path:
     """deploy/nginx.conf with its upstreams on local ports and its files in ``folder``."""
     text = (ROOT / "deploy" / "nginx.conf").read_text()
     servers = "".join(f"server 127.0.0.1:{p};\n        " for p in ports)
     text = text.replace("server app:5000 max_fails=3 fail_timeout=10s;", servers.strip())
     text = text.replace("server app:5055 max_fails=3 fail_timeout=10s;", servers.strip())
     text = text.replace("listen 80;", f"listen 127.0.0.1:{listen};")
-    text = text.replace("listen 5055;", f"listen 127.0.0.1:{listen + 1};")
+    text = text.replace("listen 5055;", f"listen 127.0.0.1:{osmand};")
     text = text.replace("worker_processes auto;", "worker_processes 1;")
     head = f"error_log {folder}/error.log;\npid {folder}/nginx.pid;\n"
     temps = "".join(
@@ -93,7 +93,7 @@ def start_nginx(folder: Path, ports: list[int]) -> tuple[subprocess.Popen[bytes]
     from serverproc import free_port
 
     listen = free_port()
-    conf = nginx_conf(folder, ports, listen)
+    conf = nginx_conf(folder, ports, listen, free_port())
     proc = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"])
     time.sleep(0.5)
     if proc.poll() is not None:
