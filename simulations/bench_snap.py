@@ -183,33 +183,60 @@ def _per_fix_us(geom, t, lon, lat, spd) -> tuple[float, float]:
     return live_us, (time.perf_counter() - t0) / live_n * 1e6
 
 
-def _day_rows(net, args) -> None:
-    """A simulated day of every truck: lockstep, one trace at a time, and naive."""
-    from datetime import date
+def _simulated_days(net, args, days: int):
+    """(routes, fixes) of every truck on ``days`` simulated days, one trace per truck-day."""
+    from datetime import date, timedelta
 
     from fleet.simrun import load_reference
     from fleet.simulator import GpsConfig, simulate_fleet
 
     specs, bins, sites = load_reference(ROUTES_DIR)
     gps = GpsConfig(interval_s=args.day_interval_s)
-    day = simulate_fleet(specs, bins, sites, day=date(2024, 5, 6), seed=args.seed, gps=gps)
-    routes = [net[s.route_id] for s in specs]
-    fixes = [TraceFixes(d.gps.t_s, d.gps.lon, d.gps.lat, d.gps.speed_mps, d.gps.accuracy_m)
-             for d in day]  # fmt: skip
-    n = sum(len(d) for d in day)
+    routes, fixes = [], []
+    for i in range(days):
+        on = date(2024, 5, 6) + timedelta(days=i)
+        for spec, d in zip(
+            specs,
+            simulate_fleet(specs, bins, sites, day=on, seed=args.seed + i, gps=gps),
+            strict=True,
+        ):
+            routes.append(net[spec.route_id])
+            g = d.gps
+            fixes.append(TraceFixes(g.t_s, g.lon, g.lat, g.speed_mps, g.accuracy_m))
+    return routes, fixes
+
+
+def _day_rows(net, args) -> None:
+    """A simulated day of every truck: lockstep, one trace at a time, and naive; then
+    several days in one lockstep, as a backfill would run them."""
+    routes, fixes = _simulated_days(net, args, 1)
+    n = sum(len(f.t_s) for f in fixes)
     sims = [SimRoute(g, np.zeros(1), np.zeros(1, dtype=np.int64)) for g in routes]
     lock = (_best_s(args.repeats, lambda: match_traces(routes, fixes)), _CPU_S[0])
     pairs = list(zip(routes, fixes, strict=True))
     alone = (_best_s(1, lambda: [match_traces([r], [f]) for r, f in pairs]), _CPU_S[0])
     on_sims = list(zip(sims, fixes, strict=True))
     naive_s = _best_s(args.repeats, lambda: [naive(s, f.lon, f.lat, 50.0) for s, f in on_sims])
-    g0 = day[0].gps
-    live_us, naive_us = _per_fix_us(routes[0], g0.t_s, g0.lon, g0.lat, g0.speed_mps)
-    label = f"day of {len(day)} trucks, {args.day_interval_s:g} s fixes"
-    for how, (secs, cpu) in (("lockstep", lock), ("one trace at a time", alone)):
+    f0 = fixes[0]
+    live_us, naive_us = _per_fix_us(routes[0], f0.t_s, f0.lon, f0.lat, f0.speed_mps)
+    label = f"day of {len(fixes)} trucks, {args.day_interval_s:g} s fixes"
+    rows = [(f"{label}, lockstep", lock), (f"{label}, one trace at a time", alone)]
+    _print_rows(rows, len(fixes), n, n / naive_s, live_us, naive_us)
+    if args.days > 1:
+        routes, fixes = _simulated_days(net, args, args.days)
+        n = sum(len(f.t_s) for f in fixes)
+        on_sims = [(SimRoute(g, np.zeros(1), np.zeros(1, dtype=np.int64)), f)
+                   for g, f in zip(routes, fixes, strict=True)]  # fmt: skip
+        lock = (_best_s(1, lambda: match_traces(routes, fixes)), _CPU_S[0])
+        naive_s = _best_s(1, lambda: [naive(s, f.lon, f.lat, 50.0) for s, f in on_sims])
+        rows = [(f"{args.days} days x 50 trucks, lockstep", lock)]
+        _print_rows(rows, len(fixes), n, n / naive_s, live_us, naive_us)
+
+
+def _print_rows(rows, traces: int, n: int, naive_fps: float, live_us, naive_us) -> None:
+    for label, (secs, cpu) in rows:
         print(
-            f"| {label}, {how} | {len(day)} | {n} | {n / secs:,.0f} | {n / cpu:,.0f}"
-            f" | {n / naive_s:,.0f}"
+            f"| {label} | {traces} | {n} | {n / secs:,.0f} | {n / cpu:,.0f} | {naive_fps:,.0f}"
             f" | {live_us:.1f} | {naive_us:.1f} |"
         )
 
@@ -224,6 +251,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3, help="best of, for throughput")
     p.add_argument("--day-interval-s", type=float, default=1.0, help="fix interval, day run")
+    p.add_argument("--days", type=int, default=4, help="days in the backfill lockstep row")
     p.add_argument("--no-accuracy", action="store_true", help="devices send no accuracy")
     p.add_argument("--only", choices=["accuracy", "throughput"], help="run one part")
     args = p.parse_args()
