@@ -24,9 +24,13 @@ unreachable; if no candidate is reachable the matcher re-acquires from all candi
 at a ``jump_cost``, and every hypothesis may also ignore a fix at a ``hold_cost``. The
 on/off-route flag is a hysteresis over consecutive held (far) and matched fixes.
 
-Batch and live share :func:`_advance` fix by fix; they differ only in how candidates
-are found (one index query for the whole trace, or the reachable measure window), and
-both sets agree on every reachable candidate, so they give identical answers.
+Live matching calls :func:`fleet._snap_core.next_hyps` once per fix on the candidates
+in the reachable measure window. Batch matching (:func:`match_traces`) finds every
+fix's candidates with one index query per trace (a superset that agrees on every
+reachable candidate) and runs the same recursion for many traces in lockstep with
+NumPy (:mod:`fleet._snap_batch`), with the same arithmetic in the same order, so a
+trace gets bit-for-bit the live answers; fewer than a few traces run through
+``next_hyps`` one by one, which is faster for them.
 """
 
 from __future__ import annotations

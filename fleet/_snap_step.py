@@ -1,0 +1,277 @@
+"""One lockstep Viterbi step over many lanes: the array twin of ``_snap_core.next_hyps``.
+
+Private to :mod:`fleet._snap_batch`, which explains the layout and why the numbers
+equal the live path's bit for bit. Each function here mirrors one of
+:mod:`fleet._snap_core` and keeps its arithmetic in the same order; comments say where
+a shortcut is exact (a score of -inf standing for a mask, ``|d| <= r`` for
+``-r <= d <= r``, ``argmax`` for the first of equal best).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from fleet._snap_core import _GROW, MIN_DT_S
+
+if TYPE_CHECKING:
+    from fleet.snap import SnapConfig
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+_GROW_A = np.array([g[0] for g in _GROW])
+_GROW_B = np.array([g[1] for g in _GROW])
+#: Hypothesis fields (first axis of a state block).
+M, V, S, TH, N, D = range(6)
+#: Per-fix rows: time, sigma, 0.5/sigma^2, reach slack, speed (-1 none), speed if near
+#: (else -1), near, sigma^2, speed_sd_share * speed, has candidates.
+T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SHSP, HASC = range(10)
+NEG = -np.inf
+
+
+def step(
+    state: FloatArray,
+    p: FloatArray,
+    mc: FloatArray,
+    dc: FloatArray,
+    mode: int,
+    lengths_m: FloatArray,
+    rounds: int,
+    cfg: SnapConfig,
+) -> FloatArray:
+    """One Viterbi step for every active lane (see :func:`fleet._snap_core.next_hyps`).
+
+    Options are written into one (6, lanes, C + [C] + H) block: moves into each
+    candidate, re-acquisitions if any lane needs them, then every hypothesis held.
+    """
+    t = p[T_]
+    lanes, width = mc.shape
+    hyps = state.shape[2]
+    dt = np.maximum(t[:, None] - state[TH], MIN_DT_S)
+    placed = state[S, :, 0] > NEG
+    lost = (p[NEAR] > 0.0) & (state[D, :, 0] < 0.0) & placed
+    opts = np.empty((6, lanes, 2 * width + hyps))
+    pred = _advance(opts[:, :, :width], state, dt, p, mc, dc, mode % 3, lengths_m, cfg)
+    need = lost | ~(opts[S, :, :width] > NEG).any(1)
+    if (need & (p[HASC] > 0.0)).any():
+        _seeds(opts[:, :, width : 2 * width], state, placed, p, mc, dc, need, cfg)
+    else:
+        opts[S, :, width : 2 * width] = NEG
+        opts[M, :, width : 2 * width] = 0.0
+    _held(opts[:, :, 2 * width :], state, dt, p, lengths_m, pred, mode, cfg)
+    return _select(opts, rounds, cfg)
+
+
+def _speed_moves(
+    state: FloatArray, dt: FloatArray, p: FloatArray, cfg: SnapConfig
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(prediction, gain, 1 - gain, velocity) per hypothesis, as ``_snap_core._move``."""
+    m, v, n = state[M], state[V], state[N]
+    sp = p[SPD][:, None]
+    sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + p[SHSP][:, None] * dt
+    q = sd * sd
+    r = p[VAR][:, None]
+    pp = 0.5 * (q + np.sqrt(q * q + 4.0 * q * r))
+    a = pp / (pp + r)
+    young = n < 8
+    if young.any():
+        a = np.where(young, np.maximum(a, 1.0 / (n + 1.0)), a)
+    sgn = np.where(v < 0.0, -1.0, 1.0)
+    pred = m + sgn * 0.5 * (np.abs(v) + sp) * dt
+    return pred, a, 1.0 - a, sgn * sp
+
+
+def _free_moves(
+    state: FloatArray, dt: FloatArray, p: FloatArray, cfg: SnapConfig
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(prediction, gains a and b) per hypothesis of the alpha-beta filter, no speed."""
+    m, v, n = state[M], state[V], state[N]
+    lam = cfg.accel_mps2 * dt * dt / p[SIG][:, None]
+    rr = (4.0 + lam - np.sqrt(8.0 * lam + lam * lam)) / 4.0
+    a = 1.0 - rr * rr
+    b = 2.0 * (2.0 - a) - 4.0 * np.sqrt(1.0 - a)
+    grow = n < 29
+    gi = np.minimum(n, 28.0).astype(np.intp) + 1
+    a = np.where(grow, np.maximum(a, _GROW_A[gi]), a)
+    b = np.where(grow, np.maximum(b, _GROW_B[gi]), b)
+    return m + v * dt, a, b
+
+
+def _scores(
+    state: FloatArray, dt: FloatArray, p: FloatArray, mc: FloatArray, mode: int, cfg: SnapConfig
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, bool]:
+    """Score of each (candidate, hypothesis) move; prediction, gain and velocity.
+
+    The velocity is per hypothesis when every lane reports speed (last item True),
+    else per (candidate, hypothesis).
+    """
+    s3, k2 = state[S][:, None, :], p[K2][:, None, None]
+    mc3 = mc[:, :, None]
+    if mode == 1:
+        pred, a, keep, vel = _speed_moves(state, dt, p, cfg)
+        innov = mc3 - pred[:, None, :]
+        return s3 - innov * innov * keep[:, None, :] * k2, pred, a, vel, True
+    pred, a, b = _free_moves(state, dt, p, cfg)
+    dt3, vmax = dt[:, None, :], cfg.max_speed_mps
+    innov = mc3 - pred[:, None, :]
+    vel = np.minimum(np.maximum(state[V][:, None, :] + b[:, None, :] * innov / dt3, -vmax), vmax)
+    back = -vel - cfg.reverse_tolerance_mps
+    rev = np.where(back > 0.0, cfg.reverse_cost_per_m * back * dt3, 0.0)
+    sc = s3 - innov * innov * (1.0 - a)[:, None, :] * k2 - rev
+    if mode == 2:
+        has = (p[SPD] >= 0.0)[:, None]
+        sp_pred, sp_a, keep, sp_vel = _speed_moves(state, dt, p, cfg)
+        innov = mc3 - sp_pred[:, None, :]
+        sp_sc = s3 - innov * innov * keep[:, None, :] * k2
+        sc = np.where(has[:, :, None], sp_sc, sc)
+        vel = np.where(has[:, :, None], sp_vel[:, None, :], vel)
+        pred, a = np.where(has, sp_pred, pred), np.where(has, sp_a, a)
+    return sc, pred, a, vel, False
+
+
+def _advance(
+    out: FloatArray,
+    state: FloatArray,
+    dt: FloatArray,
+    p: FloatArray,
+    mc: FloatArray,
+    dc: FloatArray,
+    mode: int,
+    lengths_m: FloatArray,
+    cfg: SnapConfig,
+) -> FloatArray:
+    """Best way into each candidate, into ``out`` (6, lanes, C); score -inf: unreachable.
+
+    An empty hypothesis slot has score -inf, so its moves score -inf too without a
+    mask; ``|diff| <= reach`` is ``-reach <= diff <= reach`` exactly. Returns the
+    per-hypothesis prediction.
+    """
+    lanes, hyps = dt.shape
+    width = mc.shape[1]
+    sc, pred, a, vel, per_hyp = _scores(state, dt, p, mc, mode, cfg)
+    diff = mc[:, :, None] - state[M][:, None, :]
+    reach = (cfg.max_speed_mps * dt + p[SLACK][:, None])[:, None, :]
+    np.copyto(sc, NEG, where=np.abs(diff) > reach)
+    j = sc.argmax(2)
+    ath = j + _offsets(lanes, hyps)[:, None]
+    pred_b = pred.reshape(-1)[ath]
+    innov = mc - pred_b
+    nm = pred_b + a.reshape(-1)[ath] * innov
+    np.minimum(np.maximum(nm, 0.0), lengths_m[:, None], out=out[M])
+    at = j + _offsets(lanes * width, hyps).reshape(lanes, width)
+    out[V] = vel.reshape(-1)[ath if per_hyp else at]
+    np.subtract(sc.reshape(-1)[at], dc * dc * p[K2][:, None], out=out[S])
+    out[TH] = p[T_][:, None]
+    np.minimum(state[N].reshape(-1)[ath] + 1.0, 28.0, out=out[N])
+    out[D] = dc
+    return pred
+
+
+_OFFSETS: dict[tuple[int, int], IntArray] = {}
+
+
+def _offsets(n: int, stride: int) -> IntArray:
+    """``arange(n) * stride``, cached: flat indices of row starts for ``argmax`` picks."""
+    key = (n, stride)
+    if key not in _OFFSETS:
+        _OFFSETS[key] = np.arange(n) * stride
+    return _OFFSETS[key]
+
+
+def _seeds(
+    out: FloatArray,
+    state: FloatArray,
+    has: npt.NDArray[np.bool_],
+    p: FloatArray,
+    mc: FloatArray,
+    dc: FloatArray,
+    need: npt.NDArray[np.bool_],
+    cfg: SnapConfig,
+) -> None:
+    """Re-acquire where ``need``: a hypothesis at every candidate (``_snap_core._seed``)."""
+    base = np.where(has, state[S, :, 0] - cfg.jump_cost, 0.0)[:, None]
+    origin = np.where(has, state[M, :, 0], 0.0)[:, None]
+    per_m = np.where(has, cfg.jump_cost_per_km / 1000.0, cfg.start_cost_per_km / 1000.0)
+    sc = base - dc * dc * p[K2][:, None] - per_m[:, None] * np.abs(mc - origin)
+    out[M] = mc
+    out[V] = np.maximum(p[SPD], 0.0)[:, None]
+    np.copyto(out[S], sc, where=need[:, None])
+    np.copyto(out[S], NEG, where=~need[:, None])
+    out[TH] = p[T_][:, None]
+    out[N] = 1.0
+    out[D] = dc
+
+
+def _held(
+    out: FloatArray,
+    state: FloatArray,
+    dt: FloatArray,
+    p: FloatArray,
+    lengths_m: FloatArray,
+    pred: FloatArray,
+    mode: int,
+    cfg: SnapConfig,
+) -> None:
+    """Every hypothesis ignoring this fix, dead-reckoned if near and speed is known.
+
+    ``mode // 3`` says whether no lane, every lane or some lanes dead-reckon; when
+    every lane reports speed (``mode % 3 == 1``) ``pred`` is that same reckoning.
+    """
+    np.subtract(state[S], cfg.hold_cost, out=out[S])
+    out[N] = state[N]
+    out[D] = -1.0
+    if mode // 3 == 0:
+        out[[M, V, TH]] = state[[M, V, TH]]
+        return
+    m, v = state[M], state[V]
+    sp = p[SPE][:, None]
+    sgn = np.where(v < 0.0, -1.0, 1.0)
+    if mode % 3 != 1:
+        pred = m + sgn * 0.5 * (np.abs(v) + sp) * dt
+    moved = np.minimum(np.maximum(pred, 0.0), lengths_m[:, None])
+    if mode // 3 == 1:
+        out[M], out[V], out[TH] = moved, sgn * sp, p[T_][:, None]
+        return
+    rolls = sp >= 0.0
+    np.copyto(out[M], np.where(rolls, moved, m))
+    np.copyto(out[V], np.where(rolls, sgn * sp, v))
+    np.copyto(out[TH], np.where(rolls, p[T_][:, None], state[TH]))
+
+
+def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
+    """Keep the best distinct options, renormalized (``_snap_core._prune``).
+
+    Greedy over the stable sort by score is, round by round, the first option of
+    highest score among those not within ``merge_m`` of one kept: ``argmax``.
+    """
+    sa, ma = options[S], options[M]
+    lanes, width = sa.shape
+    row = _offsets(lanes, width)
+    j = sa.argmax(1)
+    top = sa.reshape(-1)[row + j]
+    thr = top - cfg.prune_cost
+    alive = top > NEG
+    count = alive.astype(np.int64)
+    picks = [j]
+    work = sa.copy()
+    at = row + j
+    for r in range(1, rounds):
+        np.copyto(work, NEG, where=np.abs(ma - ma.reshape(-1)[at][:, None]) <= cfg.merge_m)
+        if cfg.merge_m < 0.0:
+            work.reshape(-1)[at] = NEG
+        j = work.argmax(1)
+        at = row + j
+        alive &= work.reshape(-1)[at] >= thr
+        if not alive.any():
+            picks.extend([j] * (rounds - r))
+            break
+        count += alive
+        picks.append(j)
+    at = row[:, None] + np.stack(picks, 1)
+    kept = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + at]
+    slot = np.arange(rounds)[None, :] < count[:, None]
+    kept[S] = np.where(slot, kept[S] - top[:, None], NEG)
+    return kept
