@@ -108,6 +108,10 @@ class Broadcaster:
             sent += self._send("bins", {"bins": [_bin_payload(b) for b in bins]}, "/live")
         for alert in alerts:
             sent += self._send("alert", alert, "/dispatch")
+        if routes:
+            progress = {p.route_id: p.progress_m for p in positions if p.public}
+            hint = [{"route_id": r, "progress_m": progress.get(r)} for r in sorted(routes)]
+            sent += self._send("driven", {"routes": hint}, "/live")
         if routes and self.coverage_rows is not None:
             sent += self._send("coverage", {"routes": self.coverage_rows(routes)}, "/dispatch")
         return sent

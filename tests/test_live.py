@@ -81,3 +81,15 @@ def test_dispatch_namespace_refuses_anonymous(app: Flask) -> None:
 def test_dispatch_namespace_accepts_signed_in(app: Flask, dispatcher: FlaskClient) -> None:
     signed_in = socketio.test_client(app, namespace="/dispatch", flask_test_client=dispatcher)
     assert signed_in.is_connected("/dispatch")
+
+
+def test_dispatchers_get_coverage_rows_of_changed_routes(
+    app: Flask, client: FlaskClient, device: str, dispatcher: FlaskClient
+) -> None:
+    watcher = socketio.test_client(app, namespace="/dispatch", flask_test_client=dispatcher)
+    watcher.get_received("/dispatch")
+    _post_fix(client, device, app, 1000.0, 5)
+    get_runtime(app).broadcaster.flush()
+    events = {m["name"]: m["args"][0] for m in watcher.get_received("/dispatch")}
+    assert [r["route_id"] for r in events["coverage"]["routes"]] == ["KP-01"]
+    assert "positions" in events

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+
+from fleet.runtime import get_runtime
 
 __all__ = ["register"]
 
 
 def register(app: Flask) -> None:
-    from fleet.api import auth, coverage, dispatch, errors, ingest, live, public
+    from fleet.api import auth, coverage, dispatch, errors, ingest, live, openapi, public
 
     errors.register(app)
-    for module in (ingest, public, coverage, auth, dispatch):
+    for module in (ingest, public, coverage, auth, dispatch, openapi):
         app.register_blueprint(module.bp)
     live.register()
+
+    def coverage_rows(route_ids: set[str]) -> list[dict[str, Any]]:
+        with app.app_context():
+            return dispatch.coverage_rows(route_ids)
+
+    get_runtime(app).broadcaster.coverage_rows = coverage_rows

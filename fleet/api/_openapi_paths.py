@@ -253,7 +253,7 @@ def _dispatcher() -> dict[str, JSON]:
             ok("The acknowledged alert", ref("Alert")), "BadRequest", "NotFound",
             parameters=[alert_id, csrf])},
         f"{base}/history/{{truck_id}}": {"get": _dispatch(
-            "dispatch_history", "A truck's track of a day", history, "BadRequest",
+            "dispatch_history", "A truck's track of a day", history, "BadRequest", "NotFound",
             parameters=[truck_id, _DAY, _query("format", formats)])},
         f"{base}/missed": {"get": _dispatch(
             "dispatch_missed", "Bins missed or only passed on a day",

@@ -213,7 +213,10 @@ def _nearest_route(
     for route_id in reference.routes:
         if route_id not in network:
             continue
-        d = float(network[route_id].distance_m(xs, ys)[0])
+        found = network[route_id].distance_m(xs, ys)
+        if found.size == 0:
+            continue
+        d = float(found[0])
         if d <= SPOT_RADIUS_M and (best is None or d < best[1]):
             best = (route_id, d)
     if best is None:

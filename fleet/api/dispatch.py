@@ -27,7 +27,7 @@ from fleet.store.alerts import acknowledge, alert_json, recent_alerts
 from fleet.store.pings import track
 from fleet.store.queries import day_bounds
 
-__all__ = ["bp", "route_rows"]
+__all__ = ["bp", "coverage_rows", "route_rows"]
 
 bp = Blueprint("dispatch", __name__)
 
@@ -94,6 +94,12 @@ def route_rows(
             }
         )
     return rows
+
+
+def coverage_rows(route_ids: set[str]) -> list[dict[str, Any]]:
+    """Today's table rows of the routes that changed, for the ``coverage`` event."""
+    reference = get_runtime().reference.get()
+    return route_rows(reference, datetime.now(reference.tz).date(), route_ids)
 
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -175,6 +181,8 @@ def bin_history(bin_id: str) -> Response:
 def history(truck_id: str) -> Response:
     """A truck's day, for replay, and as GPX, CSV or GeoJSON for export."""
     reference = get_runtime().reference.get()
+    if reference.route_for_truck(truck_id) is None:
+        return error(404, "no such truck")
     day = day_param(reference)
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "gpx", "csv", "geojson"):

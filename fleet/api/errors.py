@@ -9,7 +9,16 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 __all__ = ["error", "register"]
@@ -62,7 +71,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError) -> Response:
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            log.warning("database connection lost: %s", exc.orig or exc)
             return unavailable("database connection lost")
+        log.exception("database error")
+        return error(500, "internal error")
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_passing(exc: SQLAlchemyError) -> Response:
+        """Pool exhausted, a connection dropped mid-transaction: passing, so 503."""
+        if isinstance(exc, (PendingRollbackError, DisconnectionError, PoolTimeout)):
+            log.warning("database unavailable: %s", exc)
+            return unavailable("database")
         log.exception("database error")
         return error(500, "internal error")
