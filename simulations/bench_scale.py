@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 DATABASE = "fleet_bench_scale"
+LIVE_TABLES = ("alerts", "bin_visits", "site_visits", "pings", "truck_state", "devices", "users")
 TRUCKS = 50
 ENV = {
     "FLEET_DEVICE_RATE": "1000000",

@@ -17,14 +17,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from conftest import LIVE_TABLES, make_app
 from flask import Flask
 from flask.testing import FlaskClient
 from pyproj import Transformer
 from serverproc import PG_ADMIN_URL, postgres_database
 from sqlalchemy import create_engine, inspect, text
 
-from fleet import migrate
+from fleet import create_app, migrate
 from fleet.models import Base
 from fleet.retention import maintain
 from fleet.runtime import get_runtime
@@ -41,6 +40,7 @@ SPATIAL = {
     "pings": "POINT",
     "truck_state": "POINT",
 }
+LIVE_TABLES = ("alerts", "bin_visits", "site_visits", "pings", "truck_state", "devices", "users")
 KEPT_TABLES = ("devices", "truck_state", "bin_visits", "route_days", "site_visits", "alerts")
 
 
@@ -81,7 +81,9 @@ def fresh_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(LIVE_TABLES)} RESTART IDENTITY CASCADE"))
         engine.dispose()
-    app = make_app(url, DEVICE_RATE=1e6, DEVICE_BURST=10**6)
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "test", "TESTING": True, "DEVICE_RATE": 1e6}
+    )
     yield app
     get_runtime(app).db.engine.dispose()
 
