@@ -271,7 +271,7 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
         count += alive
         picks.append(j)
     at = row[:, None] + np.stack(picks, 1)
-    kept = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + at]
+    kept: FloatArray = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + at]
     slot = np.arange(rounds)[None, :] < count[:, None]
     kept[S] = np.where(slot, kept[S] - top[:, None], NEG)
     return kept

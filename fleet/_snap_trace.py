@@ -10,7 +10,7 @@ computed afterwards over whole arrays, with the same arithmetic as the live path
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,12 +98,19 @@ def _run_alone(lane: Lane, cfg: SnapConfig) -> LaneResult:
     for k, (t, sig, spd, near) in enumerate(rows):
         ms, ds = cm[bounds[k] : bounds[k + 1]], cd[bounds[k] : bounds[k + 1]]
         found = (ms, ds)
-        hyps = next_hyps(hyps, found, lambda f=found: f, t, sig, spd, near, lane.length_m, cfg)
+        hyps = next_hyps(hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg)
         if hyps:
             best_m[k], best_d[k] = hyps[0][0], hyps[0][5]
             scores[k, : len(hyps)] = [h[2] for h in hyps]
     final = np.array(hyps, dtype=float).reshape(-1, 6).T if hyps else lane.hyps
     return LaneResult(best_m, best_d, scores, final)
+
+
+def _known(
+    found: tuple[list[float], list[float]],
+) -> Callable[[], tuple[list[float], list[float]]]:
+    """``next_hyps``'s index fallback when the candidates are already all known."""
+    return lambda: found
 
 
 def _prepare(route: RouteGeometry, fixes: TraceFixes, cfg: SnapConfig) -> _Prepared:
@@ -191,12 +198,12 @@ def _hysteresis_runs(
 def _hysteresis_loop(
     near: BoolArray, prior: tuple[bool, int, int] | None, cfg: SnapConfig
 ) -> tuple[BoolArray, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    rows = []
-    for k, nk in enumerate(near.tolist()):
-        if k == 0 and prior is None:
+    rows: list[tuple[bool, int, int]] = []
+    for nk in near.tolist():
+        if prior is None:
             prior = (nk, int(not nk), int(nk))
         else:
-            prior = _hysteresis(*prior, not nk, cfg)  # type: ignore[misc]
+            prior = _hysteresis(prior[0], prior[1], prior[2], not nk, cfg)
         rows.append(prior)
     on, far_run, near_run = (np.array(c) for c in zip(*rows, strict=True))
     return on.astype(bool), far_run, near_run

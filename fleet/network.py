@@ -221,7 +221,9 @@ class RouteNetwork:
     version: str
 
     @classmethod
-    def build(cls, routes: Mapping[str, LineString] | Iterable[tuple[str, LineString]]):
+    def build(
+        cls, routes: Mapping[str, LineString] | Iterable[tuple[str, LineString]]
+    ) -> RouteNetwork:
         """Build every route's geometry and indexes (start-up, or after routes change)."""
         items = sorted(dict(routes).items())
         return cls({rid: RouteGeometry.build(rid, line) for rid, line in items}, _version(items))
