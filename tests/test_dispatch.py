@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from fleet.runtime import get_runtime
 from fleet.store.alerts import raise_alert
-from tests.conftest import login
+from conftest import login
 
 
 def test_dashboard_requires_login(client: FlaskClient) -> None:
