@@ -296,7 +296,16 @@ def test_language_switch_to_english(page: Any, server: FleetServer) -> None:
 
 
 def test_offline_banner_and_reconnect(page: Any, server: FleetServer) -> None:
+    sent: list[str | bytes] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
     open_map(page, server)
+    # A server that dies during the polling-to-websocket upgrade is only noticed at the
+    # ping timeout (~45 s): stop it once the upgrade ("5") has gone out.
+    for _ in range(100):
+        if "5" in sent:
+            break
+        page.wait_for_timeout(100)
+    assert "5" in sent, f"no websocket upgrade: {sent}"
     assert page.locator("#conn").is_hidden()
     server.terminate()
     page.wait_for_selector("#conn.conn-lost", state="visible")
