@@ -110,7 +110,7 @@ def snap_files(
 
 def _seconds(times: pd.Series) -> np.ndarray:
     """Epoch seconds from numbers (already seconds) or ISO 8601 strings (UTC if naive)."""
-    seconds = pd.to_numeric(times, errors="coerce").to_numpy(float, copy=True)
+    seconds: np.ndarray = pd.to_numeric(times, errors="coerce").to_numpy(float, copy=True)
     text = np.isnan(seconds)
     if text.any():
         stamps = pd.to_datetime(times[text], utc=True, format="ISO8601")
@@ -121,4 +121,5 @@ def _seconds(times: pd.Series) -> np.ndarray:
 def _column(frame: pd.DataFrame, rows: pd.Index, name: str) -> np.ndarray | None:
     if name not in frame.columns:
         return None
-    return pd.to_numeric(frame.loc[rows, name], errors="coerce").to_numpy(float)
+    values: np.ndarray = pd.to_numeric(frame.loc[rows, name], errors="coerce").to_numpy(float)
+    return values

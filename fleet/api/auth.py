@@ -6,12 +6,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
-from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from fleet.extensions import login_manager
+from fleet.extensions import login_manager, login_required
 from fleet.runtime import get_runtime
 from fleet.store.users import authenticate, get_user
 
@@ -20,7 +20,7 @@ __all__ = ["bp", "SessionUser"]
 bp = Blueprint("auth", __name__)
 
 
-class SessionUser(UserMixin):
+class SessionUser(UserMixin):  # type: ignore[misc]
     """The signed-in dispatcher as the session knows them (no ORM object kept around)."""
 
     def __init__(self, user_id: int, username: str, role: str) -> None:
@@ -35,7 +35,6 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     next = HiddenField()
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> SessionUser | None:
     if not user_id.isdigit():
         return None
@@ -44,12 +43,16 @@ def load_user(user_id: str) -> SessionUser | None:
         return None if user is None else SessionUser(user.id, user.username, user.role)
 
 
-@login_manager.unauthorized_handler
 def unauthorized() -> Any:
     if request.path.startswith("/api/"):
         response = Response('{"error": "login required"}', 401, mimetype="application/json")
         return response
     return redirect(url_for("auth.login", next=request.path))
+
+
+# Registered by call, not as decorators: Flask-Login ships no types.
+login_manager.user_loader(load_user)
+login_manager.unauthorized_handler(unauthorized)
 
 
 def _safe_next(target: str | None) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
@@ -18,6 +18,7 @@ from fleet.api.errors import error
 from fleet.api.params import ParamError, day_param
 from fleet.api.responses import attachment
 from fleet.coverage_report import CoverageCounts
+from fleet.extensions import login_required
 from fleet.models import BinVisit, Device, Ping
 from fleet.reference_cache import Reference
 from fleet.runtime import get_runtime

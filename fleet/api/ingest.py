@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fleet.api.errors import error
-from fleet.extensions import csrf
+from fleet.extensions import csrf_exempt
 from fleet.fix import Fix, FixError
 from fleet.pipeline import Accepted, accept, heartbeat
 from fleet.protocols import decode_batch, decode_osmand
@@ -41,7 +41,7 @@ def fix_rules() -> FixRules:
 
 @bp.route("/osmand", methods=OSMAND_METHODS)
 @bp.route("/osmand/", methods=OSMAND_METHODS)
-@csrf.exempt
+@csrf_exempt
 def osmand() -> Response:
     """One fix or heartbeat; 200 with an empty body only once it is committed."""
     received_at = datetime.now(UTC)
@@ -70,7 +70,7 @@ def osmand() -> Response:
 
 
 @bp.post("/api/v1/pings")
-@csrf.exempt
+@csrf_exempt
 def pings() -> Response:
     """A batch of buffered fixes from one device, stored all-or-nothing per fix."""
     received_at = datetime.now(UTC)

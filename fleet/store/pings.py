@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fleet.models import PendingPing, Ping, TruckState
+from fleet.models import Base, PendingPing, Ping, TruckState
 from fleet.store.upsert import insert_ignore
 
 __all__ = [
@@ -22,6 +22,17 @@ __all__ = [
     "save_snapped",
     "track",
 ]
+
+
+def _core_table(model: type[Base]) -> Table:
+    """The model's Core table: bulk writes through it skip the ORM's per-row bookkeeping."""
+    table = model.__table__
+    assert isinstance(table, Table)  # declarative models map a Table; the hint is wider
+    return table
+
+
+_PINGS = _core_table(Ping)
+_PENDING = _core_table(PendingPing)
 
 
 def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime]:
@@ -42,7 +53,7 @@ def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime
     stored = session.execute(stmt, list(rows)).all()
     queue = [{"ping_id": r.id, "truck_id": r.truck_id, "fix_time": r.fix_time} for r in stored]
     if queue:
-        session.execute(PendingPing.__table__.insert(), queue)
+        session.execute(_PENDING.insert(), queue)
     return {r.fix_time for r in stored}
 
 
@@ -86,9 +97,9 @@ def save_snapped(
     """Write each ping's snapped result and take it off the queue, in one transaction."""
     if snapped:
         stmt = (
-            update(Ping.__table__)
-            .where(Ping.__table__.c.id == bindparam("ping_id"))
-            .where(Ping.__table__.c.fix_time == bindparam("ping_time"))
+            update(_PINGS)
+            .where(_PINGS.c.id == bindparam("ping_id"))
+            .where(_PINGS.c.fix_time == bindparam("ping_time"))
             .values(
                 route_id=bindparam("route_id"),
                 progress_m=bindparam("progress_m"),

@@ -66,5 +66,8 @@ def recent_speed(
     rows = session.execute(stmt).all()
     if len(rows) < 2:
         return None
-    dt_s = (rows[-1][0] - rows[0][0]).total_seconds()
-    return None if dt_s <= 0 else max(0.0, (rows[-1][1] - rows[0][1]) / dt_s)
+    (first_time, first_m), (last_time, last_m) = rows[0], rows[-1]
+    dt_s = (last_time - first_time).total_seconds()
+    if dt_s <= 0 or first_m is None or last_m is None:
+        return None
+    return max(0.0, (last_m - first_m) / dt_s)
