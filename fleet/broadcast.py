@@ -112,9 +112,21 @@ class Broadcaster:
             progress = {p.route_id: p.progress_m for p in positions if p.public}
             hint = [{"route_id": r, "progress_m": progress.get(r)} for r in sorted(routes)]
             sent += self._send("driven", {"routes": hint}, "/live")
-        if routes and self.coverage_rows is not None:
-            sent += self._send("coverage", {"routes": self.coverage_rows(routes)}, "/dispatch")
+        rows = self._coverage_rows(routes)
+        if rows is not None:
+            sent += self._send("coverage", {"routes": rows}, "/dispatch")
         return sent
+
+    def _coverage_rows(self, routes: set[str]) -> list[dict[str, Any]] | None:
+        """The dashboard rows of ``routes``; None if there are none or the database is
+        away, since an exception here would end the flusher and freeze every live map."""
+        if not routes or self.coverage_rows is None:
+            return None
+        try:
+            return self.coverage_rows(routes)
+        except Exception:
+            log.exception("could not build coverage rows of %s", sorted(routes))
+            return None
 
     def _send(self, event: str, data: dict[str, Any], namespace: str) -> int:
         try:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
 
+from fleet.broadcast import Broadcaster, LivePosition
 from fleet.extensions import socketio
 from fleet.runtime import get_runtime
 
@@ -93,3 +96,22 @@ def test_dispatchers_get_coverage_rows_of_changed_routes(
     events = {m["name"]: m["args"][0] for m in watcher.get_received("/dispatch")}
     assert [r["route_id"] for r in events["coverage"]["routes"]] == ["KP-01"]
     assert "positions" in events
+
+
+def test_flush_survives_a_database_away_while_building_coverage_rows() -> None:
+    sent: list[tuple[str, str]] = []
+    broadcaster = Broadcaster(lambda event, _data, namespace: sent.append((event, namespace)))
+
+    def database_away(_routes: set[str]) -> list[dict[str, Any]]:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    broadcaster.coverage_rows = database_away
+    position = LivePosition(
+        "KP-01", "KP-01", -10.17, 123.6, 90.0, 5.0, 100.0, "on_route", datetime.now(UTC), True
+    )
+    for _ in range(2):  # the flusher calls flush again next interval: it must still work
+        broadcaster.positions([position])
+        broadcaster.coverage({"KP-01"})
+        broadcaster.flush()
+        assert ("positions", "/live") in sent and ("driven", "/live") in sent
+        sent.clear()
