@@ -24,6 +24,7 @@ from fleet.coverage import (
     VisitPass,
     merge_visit,
     observe_segment,
+    wita_date,
 )
 from fleet.geo import to_metric
 from fleet.models import BinVisit
@@ -74,11 +75,11 @@ def record_visits(
 def _fold(
     session: Session, truck_id: str, observations: list[Any], config: CoverageConfig, now: datetime
 ) -> list[BinUpdate]:
-    keys = {(o.bin_id, _day(o.t_first_s)) for o in observations}
+    keys = {(o.bin_id, wita_date(o.t_first_s)) for o in observations}
     visits = _load(session, truck_id, keys)
     before = {k: v.status for k, v in visits.items()}
     for obs in observations:
-        key = (obs.bin_id, _day(obs.t_first_s))
+        key = (obs.bin_id, wita_date(obs.t_first_s))
         visits[key] = merge_visit(
             visits.get(key), obs, config, truck_id=truck_id, recorded_at_s=now.timestamp()
         )
@@ -108,12 +109,6 @@ def _track_points(snapped: Sequence[SnappedFix]) -> list[TrackPoint]:
         TrackPoint(s.fix.time.timestamp(), float(xi), float(yi), s.fix.speed_mps)
         for s, xi, yi in zip(snapped, np.asarray(x), np.asarray(y), strict=True)
     ]
-
-
-def _point_of(lat: float, lon: float, ping: Any, t: datetime) -> TrackPoint:
-    use_snap = ping.on_route and ping.snap_lon is not None
-    x, y = to_metric(ping.snap_lon if use_snap else lon, ping.snap_lat if use_snap else lat)
-    return TrackPoint(t.timestamp(), float(x), float(y), ping.speed_mps)
 
 
 def visit_row(v: Visit, now: datetime) -> dict[str, Any]:
@@ -162,12 +157,6 @@ def visit_from_row(r: BinVisit) -> Visit:
         passes,
         r.recorded_at.timestamp(),
     )
-
-
-def _day(t_s: float) -> date:
-    from fleet.coverage import wita_date
-
-    return wita_date(t_s)
 
 
 def _utc(t_s: float) -> datetime:
