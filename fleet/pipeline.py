@@ -29,7 +29,7 @@ from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
 from fleet.store.alerts import alert_json, raise_alert
 from fleet.store.devices import DeviceRef
-from fleet.tracking import SnappedFix, record_progress, snap_fixes, with_previous
+from fleet.tracking import SnappedFix, fix_of, record_progress, snap_fixes, with_previous
 from fleet.trips import record_trips
 from fleet.visits import record_visits
 
@@ -84,7 +84,7 @@ def process(
     if not queued:
         return ProcessResult()
     pings = [ping for _, ping in queued]
-    snapped = snap_fixes(session, reference, state, [_fix(p) for p in pings])
+    snapped = snap_fixes(session, reference, state, [fix_of(p) for p in pings])
     before = ping_store.ping_before(session, truck_id, pings[0].fix_time)
     ping_store.save_snapped(
         session,
@@ -121,19 +121,6 @@ def _raw_row(device: DeviceRef, fix: Fix, received_at: datetime) -> dict[str, An
         "battery_pct": fix.battery_pct,
         "attributes": fix.attributes or None,
     }
-
-
-def _fix(p: Ping) -> Fix:
-    return Fix(
-        p.fix_time,
-        p.lat,
-        p.lon,
-        p.speed_mps,
-        p.heading_deg,
-        p.accuracy_m,
-        p.altitude_m,
-        p.battery_pct,
-    )
 
 
 def _snap_row(p: Ping, s: SnappedFix) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from fleet.snap import MatchState, SnapResult, state_at
 from fleet.store import pings as ping_store
 from fleet.store.progress import add_stretches
 
-__all__ = ["SnappedFix", "Track", "record_progress", "snap_fixes", "with_previous"]
+__all__ = ["SnappedFix", "Track", "fix_of", "record_progress", "snap_fixes", "with_previous"]
 
 #: How far back a late fix looks for the stored fix it continues from.
 HISTORY_LOOKBACK = timedelta(minutes=30)
@@ -140,12 +140,25 @@ class Track:
         return list(zip(befores, self.fixes, strict=True))
 
 
+def fix_of(ping: Ping) -> Fix:
+    """A stored ping as the fix it was received as (its attributes are not needed here)."""
+    return Fix(
+        ping.fix_time,
+        ping.lat,
+        ping.lon,
+        ping.speed_mps,
+        ping.heading_deg,
+        ping.accuracy_m,
+        ping.altitude_m,
+        ping.battery_pct,
+    )
+
+
 def with_previous(before: Ping | None, fixes: Sequence[SnappedFix]) -> Track:
     if before is None:
         return Track(None, fixes)
-    fix = Fix(before.fix_time, before.lat, before.lon, before.speed_mps, before.heading_deg)
     previous = SnappedFix(
-        fix,
+        fix_of(before),
         before.route_id,
         before.progress_m,
         before.snap_lat,
