@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 #: Commands that serve: gevent must patch the standard library before anything imports it.
-SERVING = {"serve", "demo"}
+SERVING = {"serve", "demo", "worker"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,8 +60,9 @@ def cli() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--osmand-port", type=int, default=None, help="Also listen here, every path OsmAnd.")
 @click.option("--no-load", is_flag=True, help="Do not load reference data into an empty database.")
+@click.option("--no-worker", is_flag=True, help="Leave processing to `fleet worker` processes.")
 @clean_errors
-def serve(host: str, port: int, osmand_port: int | None, no_load: bool) -> None:
+def serve(host: str, port: int, osmand_port: int | None, no_load: bool, no_worker: bool) -> None:
     """Run the service."""
     from fleet.server import patch_for_gevent
 
@@ -71,7 +72,31 @@ def serve(host: str, port: int, osmand_port: int | None, no_load: bool) -> None:
 
     app = make_app(ASYNC_MODE=mode)
     prepare(app, load_reference=False if no_load else None)
-    run(app, host=host, port=port, osmand_port=osmand_port)
+    run(app, host=host, port=port, osmand_port=osmand_port, worker=not no_worker)
+
+
+@cli.command()
+@clean_errors
+def worker() -> None:
+    """Snap, count and broadcast queued pings, for servers started with --no-worker.
+
+    Live updates reach the servers' clients through FLEET_MESSAGE_QUEUE (Redis).
+    """
+    from fleet.server import patch_for_gevent
+
+    mode = patch_for_gevent()
+    from fleet.runtime import get_runtime, start_flusher
+
+    app = make_app(ASYNC_MODE=mode)
+    if not app.config["MESSAGE_QUEUE"]:
+        click.echo(
+            "fleet: no FLEET_MESSAGE_QUEUE: live updates from this worker reach nobody", err=True
+        )
+    runtime = get_runtime(app)
+    start_flusher(app)
+    runtime.worker.started = True
+    with app.app_context():
+        runtime.worker.run_forever()
 
 
 @cli.command()

@@ -40,12 +40,18 @@ def osmand_only(app: Flask) -> WSGIApp:
     return wsgi
 
 
-def run(app: Flask, *, host: str, port: int, osmand_port: int | None = None) -> None:
-    """Serve until interrupted, flushing live updates once per interval."""
+def run(
+    app: Flask, *, host: str, port: int, osmand_port: int | None = None, worker: bool = True
+) -> None:
+    """Serve until interrupted, flushing live updates once per interval; without
+    ``worker``, a separate ``fleet worker`` process snaps and counts the pings."""
     from fleet.extensions import socketio
-    from fleet.runtime import start_flusher, start_worker
+    from fleet.runtime import get_runtime, start_flusher, start_worker
 
-    start_worker(app)
+    if worker:
+        start_worker(app)
+    else:
+        get_runtime(app).worker.external = True
     start_flusher(app)
     if osmand_port is not None:
         _serve_osmand(app, host, osmand_port)

@@ -46,7 +46,18 @@ class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.started = False
+        #: Another process (``fleet worker``) drains the queue; requests only enqueue.
+        self.external = False
         self._wake = threading.Event()
+
+    def after_commit(self, truck_id: str) -> None:
+        """Ingestion's hand-off: wake the background worker, or drain inline if none."""
+        if self.external:
+            return
+        if self.started:
+            self.wake()
+        else:
+            self.drain([truck_id])
 
     def wake(self) -> None:
         self._wake.set()

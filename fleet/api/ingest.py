@@ -113,10 +113,7 @@ def _ingest(
         runtime.commits.run(lambda s: heartbeat(s, device, received_at))
         result = Accepted()
     if result.stored:
-        if runtime.worker.started:
-            runtime.worker.wake()
-        else:
-            runtime.worker.drain([device.truck_id])
+        runtime.worker.after_commit(device.truck_id)
     return result
 
 
