@@ -60,12 +60,20 @@ def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime
 def lock_state(session: Session, truck_id: str, *, skip_locked: bool = False) -> TruckState | None:
     """The truck's state row, locked until commit, so writers on any process apply one
     after the other and no matching state is lost. With ``skip_locked``, None when
-    another process holds it (it is already processing this truck)."""
-    insert_ignore(session, TruckState, [{"truck_id": truck_id}])
-    stmt = select(TruckState).where(TruckState.truck_id == truck_id)
+    another process holds it (it is already processing this truck).
+
+    The row is created only when missing: an INSERT on every call would cost a write
+    per truck and round, and on PostgreSQL would wait for a process holding the row
+    instead of skipping it."""
+    where = TruckState.truck_id == truck_id
+    stmt = select(TruckState).where(where).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=skip_locked)
-    return session.scalars(stmt.execution_options(populate_existing=True)).first()
+    state = session.scalars(stmt).first()
+    if state is None and session.scalar(select(TruckState.truck_id).where(where)) is None:
+        insert_ignore(session, TruckState, [{"truck_id": truck_id}])
+        state = session.scalars(stmt).first()
+    return state
 
 
 def pending_trucks(session: Session, limit: int = 200) -> list[str]:
