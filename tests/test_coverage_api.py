@@ -152,6 +152,21 @@ def test_eta_names_the_route_and_refuses_the_sea(app: Flask, client: FlaskClient
     assert client.get("/api/v1/eta?lat=abc&lon=1").get_json()["field"] == "lat"
 
 
+def test_eta_of_a_spot_ahead_of_a_truck_driving_now(
+    app: Flask, client: FlaskClient, device: str
+) -> None:
+    reference = get_runtime(app).reference.get()
+    ahead = max(
+        (b for b in reference.bins.values() if b.route_id == ROUTE and b.status == "installed"),
+        key=lambda b: b.progress_m,
+    )
+    start = datetime.now(reference.tz).replace(microsecond=0) - timedelta(minutes=4)
+    _post(client, device, _drive(app, start, [(100.0, 100.0 + 8.0 * 200, 8.0)]))
+    body = client.get(f"/api/v1/eta?lat={ahead.lat}&lon={ahead.lon}").get_json()
+    assert body["route_id"] == ROUTE and body["passed_today"] is False
+    assert body["eta_minutes"] is not None and body["eta_minutes"] > 0
+
+
 def test_disposal_trips_count_processing_and_landfill(
     app: Flask, client: FlaskClient, device: str
 ) -> None:

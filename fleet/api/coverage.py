@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
 
 from fleet import geojson
 from fleet.api.errors import error
@@ -18,11 +19,12 @@ from fleet.api.params import ParamError, day_param, float_param
 from fleet.api.responses import attachment
 from fleet.eta import estimate
 from fleet.geo import to_metric
+from fleet.models import TruckState
 from fleet.reference_cache import Reference
 from fleet.runtime import get_runtime
 from fleet.store import coverage as coverage_store
 from fleet.store.progress import driven_on
-from fleet.store.queries import live_states, passed_at, recent_speed
+from fleet.store.queries import passed_at, recent_speed
 
 __all__ = ["bp", "export_rows"]
 
@@ -30,6 +32,7 @@ bp = Blueprint("coverage", __name__)
 
 SPOT_RADIUS_M = 500.0
 PASS_GATE_M = 60.0
+FRESH_FIX = timedelta(minutes=15)
 
 
 @bp.get("/api/v1/coverage")
@@ -168,14 +171,7 @@ def eta() -> Response:
         intervals = [
             iv for row in driven_on(session, today) if row.route_id == route_id for iv in row.driven
         ]
-        state = next((s for s in live_states(session) if s.truck_id == route.truck_id), None)
-        fresh = (
-            state is not None
-            and state.fix_time is not None
-            and (now - state.fix_time < timedelta(minutes=15))
-        )
-        truck_m = state.progress_m if fresh and state is not None else None
-        speed = recent_speed(session, route.truck_id or "", now) if fresh else None
+        truck_m, speed = _truck_progress(session, route.truck_id, now)
         result = estimate(spot_m, intervals, truck_m, speed)
         passed_time = (
             passed_at(session, route.truck_id or "", today, reference.tz, result.target_m)
@@ -198,6 +194,17 @@ def eta() -> Response:
         eta=eta_at.isoformat() if eta_at else None,
         eta_minutes=round(result.seconds / 60.0) if eta_at and result.seconds is not None else None,
     )
+
+
+def _truck_progress(
+    session: Session, truck_id: str | None, now: datetime
+) -> tuple[float | None, float | None]:
+    """Where the truck is along its route and how fast it progresses, if its fix is fresh
+    (a position older than a quarter of an hour says nothing about when it will come)."""
+    state = None if truck_id is None else session.get(TruckState, truck_id)
+    if state is None or state.fix_time is None or now - state.fix_time >= FRESH_FIX:
+        return None, None
+    return state.progress_m, recent_speed(session, state.truck_id, now)
 
 
 def _nearest_route(
