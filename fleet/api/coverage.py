@@ -77,6 +77,8 @@ def export() -> Response:
     reference = get_runtime().reference.get()
     day = day_param(reference)
     fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "geojson", "gpkg"):  # before the day's report is computed
+        raise ParamError("format", "expected csv, geojson or gpkg")
     rows = export_rows(reference, day)
     name = f"coverage-{day.isoformat()}"
     if fmt == "csv":
@@ -84,9 +86,7 @@ def export() -> Response:
     if fmt == "geojson":
         body = json.dumps(_feature_collection(rows))
         return attachment(body, "application/geo+json", f"{name}.geojson")
-    if fmt == "gpkg":
-        return attachment(_gpkg(rows), "application/geopackage+sqlite3", f"{name}.gpkg")
-    raise ParamError("format", "expected csv, geojson or gpkg")
+    return attachment(_gpkg(rows), "application/geopackage+sqlite3", f"{name}.gpkg")
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
