@@ -57,7 +57,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
+    """The ``test`` database, in a schema of this run's own, so that test runs at the
+    same time (several developers, or a developer beside CI) never reset each other."""
     problem = _postgres_problem()
     if problem is not None:
         message = f"PostgreSQL at {PG_URL} is not reachable: {problem}"
@@ -65,15 +67,24 @@ def postgres_url() -> str:
         if ON_CI:
             pytest.fail(message)
         pytest.skip(message)
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    app = make_app(PG_URL)
+    schema = f"fleet_test_{os.getpid()}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        try:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public"))
+        except Exception:  # another run created it at the same moment
+            pass
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema},public"
+    app = make_app(url)
     prepare(app)
     get_runtime(app).db.engine.dispose()
-    return PG_URL
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
 
 
 def _fresh_postgres(url: str) -> None:
