@@ -110,8 +110,11 @@ class Broadcaster:
             sent += self._send("alert", alert, "/dispatch")
         if routes:
             progress = {p.route_id: p.progress_m for p in positions if p.public}
-            hint = [{"route_id": r, "progress_m": progress.get(r)} for r in sorted(routes)]
-            sent += self._send("driven", {"routes": hint}, "/live")
+            hint = [
+                {"route_id": r, "progress_m": progress[r]} for r in sorted(routes & progress.keys())
+            ]
+            if hint:
+                sent += self._send("driven", {"routes": hint}, "/live")
         rows = self._coverage_rows(routes)
         if rows is not None:
             sent += self._send("coverage", {"routes": rows}, "/dispatch")

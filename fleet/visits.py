@@ -26,6 +26,8 @@ from fleet.coverage import (
     observe_segment,
     wita_date,
 )
+from fleet.coverage_report import BinInfo as ReportBin
+from fleet.coverage_report import service_ages
 from fleet.geo import to_metric
 from fleet.models import BinVisit
 from fleet.reference_cache import BinInfo, Reference
@@ -85,10 +87,17 @@ def _fold(
         )
     rows = [visit_row(v, now) for v in visits.values()]
     upsert(session, BinVisit, rows, ["bin_id", "truck_id", "service_date"])
+    changed = [
+        v for k, v in visits.items() if v.status == "serviced" and before.get(k) != "serviced"
+    ]
+    ages = service_ages(
+        [ReportBin(v.bin_id, v.route_id, "") for v in changed],
+        {v.bin_id: v.last_time_s for v in changed},
+        now.timestamp(),
+    )
     return [
-        BinUpdate(v.bin_id, _utc(v.last_time_s), "today")
-        for k, v in visits.items()
-        if v.status == "serviced" and before.get(k) != "serviced"
+        BinUpdate(v.bin_id, _utc(v.last_time_s), age.age_class)
+        for v, age in zip(changed, ages, strict=True)
     ]
 
 

@@ -24,7 +24,17 @@ from fleet.runtime import get_runtime
 
 PG_URL = os.environ.get("FLEET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ON_CI = bool(os.environ.get("CI"))
-LIVE_TABLES = ("alerts", "bin_visits", "site_visits", "pings", "truck_state", "devices", "users")
+LIVE_TABLES = (
+    "alerts",
+    "bin_visits",
+    "site_visits",
+    "route_days",
+    "pending_pings",
+    "pings",
+    "truck_state",
+    "devices",
+    "users",
+)
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -68,7 +78,7 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(message)
         pytest.skip(message)
     schema = f"fleet_test_{os.getpid()}"
-    admin = create_engine(PG_URL)
+    admin = create_engine(PG_URL, pool_pre_ping=True)
     with admin.begin() as conn:
         try:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public"))

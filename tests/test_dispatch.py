@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from conftest import login
 from flask import Flask
 from flask.testing import FlaskClient
 
 from fleet.runtime import get_runtime
 from fleet.store.alerts import raise_alert
-from conftest import login
 
 
 def test_dashboard_requires_login(client: FlaskClient) -> None:
