@@ -30,7 +30,9 @@ MAX_GROUP = 500
 @dataclass
 class _Job(Generic[T]):
     work: Callable[[Session], T]
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    finished: bool = False
+    leads: bool = False
     result: Any = None
     error: BaseException | None = None
 
@@ -51,25 +53,33 @@ class GroupCommit:
         job: _Job[T] = _Job(work)
         with self._lock:
             self._queue.append(job)
-            lead = not self._leading
-            self._leading = self._leading or lead
-        if lead:
-            self._lead()
-        job.done.wait()
+            job.leads = not self._leading
+            self._leading = True
+        while not job.finished:
+            if job.leads:
+                job.leads = False
+                self._lead_once()
+            else:
+                job.wake.wait()
+                job.wake.clear()
         if job.error is not None:
             raise job.error
         result: T = job.result
         return result
 
-    def _lead(self) -> None:
+    def _lead_once(self) -> None:
+        """Commit the oldest group, then pass the lead on, so no leader waits for all."""
         time.sleep(0)  # let requests already running queue their jobs: a bigger group
-        while True:
-            with self._lock:
-                group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-                if not group:
-                    self._leading = False
-                    return
-            self._commit(group)
+        with self._lock:
+            group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+        self._commit(group)
+        with self._lock:
+            if self._queue:
+                successor = self._queue[0]
+                successor.leads = True
+                successor.wake.set()
+            else:
+                self._leading = False
 
     def _commit(self, group: list[_Job[Any]]) -> None:
         try:
@@ -86,4 +96,5 @@ class GroupCommit:
         self.groups += 1
         self.jobs += len(group)
         for job in group:
-            job.done.set()
+            job.finished = True
+            job.wake.set()

@@ -1,0 +1,66 @@
+"""Group commit (fleet/commit.py): shared transactions, each job answered after commit."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fleet.commit import GroupCommit
+from fleet.models import Alert
+from fleet.runtime import get_runtime
+from fleet.store.alerts import raise_alert
+
+
+def _alerts(app: Flask) -> int:
+    with get_runtime(app).db.read() as session:
+        return session.scalar(select(func.count()).select_from(Alert)) or 0
+
+
+def test_concurrent_jobs_share_commits_and_all_are_stored(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    commits = GroupCommit(get_runtime(app).db)
+    results: list[int] = []
+    start = threading.Barrier(20)
+
+    def job(i: int) -> None:
+        def work(session: Session) -> int:
+            raise_alert(session, "idle", f"job {i}", f"job-{i}", datetime.now(UTC))
+            return i
+
+        start.wait()
+        results.append(commits.run(work))
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == list(range(20))
+    assert _alerts(app) == 20
+    assert commits.jobs == 20 and commits.groups <= 20
+
+
+def test_a_failing_job_is_rolled_back_alone(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    commits = GroupCommit(get_runtime(app).db)
+
+    def good(session: Session) -> str:
+        raise_alert(session, "idle", "kept", "kept", datetime.now(UTC))
+        return "ok"
+
+    def bad(session: Session) -> str:
+        raise_alert(session, "idle", "dropped", "dropped", datetime.now(UTC))
+        raise ValueError("this job fails")
+
+    assert commits.run(good) == "ok"
+    with pytest.raises(ValueError, match="this job fails"):
+        commits.run(bad)
+    with get_runtime(app).db.read() as session:
+        keys = set(session.scalars(select(Alert.dedupe_key)))
+    assert keys == {"kept"}
