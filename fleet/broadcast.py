@@ -11,10 +11,20 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["Broadcaster", "LivePosition", "BinUpdate", "position_payload"]
+from fleet.models import TruckState
+from fleet.reference_cache import Reference
+
+__all__ = [
+    "BinUpdate",
+    "Broadcaster",
+    "LivePosition",
+    "live_position",
+    "position_payload",
+    "truck_status",
+]
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +156,32 @@ def _bin_payload(update: BinUpdate) -> dict[str, Any]:
         "last_serviced_at": update.last_serviced_at.isoformat(),
         "service_class": update.service_class,
     }
+
+
+def truck_status(state: TruckState, now: datetime, online_s: float, offline_s: float) -> str:
+    """on_route / off_route while fixes are fresh, then stale, then offline."""
+    assert state.fix_time is not None
+    age = now - state.fix_time
+    if age > timedelta(seconds=offline_s):
+        return "offline"
+    if age > timedelta(seconds=online_s):
+        return "stale"
+    return "off_route" if state.on_route is False else "on_route"
+
+
+def live_position(state: TruckState, reference: Reference, now: datetime) -> LivePosition | None:
+    if state.fix_time is None or state.lat is None or state.lon is None:
+        return None
+    config = reference.config
+    return LivePosition(
+        truck_id=state.truck_id,
+        route_id=state.route_id,
+        lat=state.lat,
+        lon=state.lon,
+        heading_deg=state.heading_deg,
+        speed_mps=state.speed_mps,
+        progress_m=state.progress_m,
+        status=truck_status(state, now, config["ONLINE_S"], config["OFFLINE_S"]),
+        fix_time=state.fix_time,
+        public=reference.on_shift(state.route_id, now),
+    )

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fleet.broadcast import BinUpdate, LivePosition
+from fleet.broadcast import BinUpdate, LivePosition, live_position
 from fleet.fix import Fix
 from fleet.models import Ping, TruckState
 from fleet.reference_cache import Reference
@@ -145,7 +145,7 @@ def _off_route_alert(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """A truck that has just left its route (after the matcher's hysteresis)."""
-    if position is None or was_on_route is not True or position.status != "off_route":
+    if position is None or was_on_route is not True or state.on_route is not False:
         return []
     stamp = position.fix_time.isoformat()
     alert = raise_alert(
@@ -178,15 +178,4 @@ def _advance_state(
     state.progress_m, state.on_route = newest.progress_m, newest.on_route
     state.matcher = newest.matcher_state
     state.updated_at = now
-    return LivePosition(
-        truck_id=state.truck_id,
-        route_id=newest.route_id,
-        lat=fix.lat,
-        lon=fix.lon,
-        heading_deg=fix.heading_deg,
-        speed_mps=fix.speed_mps,
-        progress_m=newest.progress_m,
-        status="off_route" if newest.on_route is False else "on_route",
-        fix_time=fix.time,
-        public=reference.on_shift(newest.route_id, fix.time),
-    )
+    return live_position(state, reference, now)

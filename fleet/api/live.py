@@ -12,8 +12,7 @@ from typing import Any
 from flask_login import current_user
 from flask_socketio import emit
 
-from fleet.api.public import live_position
-from fleet.broadcast import position_payload
+from fleet.broadcast import live_position, position_payload
 from fleet.extensions import socketio
 from fleet.runtime import get_runtime
 from fleet.store.queries import live_states

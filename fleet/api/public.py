@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 from sqlalchemy import select
 
 from fleet import geojson
-from fleet.broadcast import LivePosition, position_payload
+from fleet.broadcast import live_position, position_payload
 from fleet.coverage_report import BinInfo, service_ages
-from fleet.models import Kecamatan, Kelurahan, Site, Street, TruckState
-from fleet.reference_cache import Reference
+from fleet.models import Kecamatan, Kelurahan, Site, Street
 from fleet.runtime import get_runtime
 from fleet.store.queries import last_service, live_states
 
-__all__ = ["bp", "truck_status", "live_position"]
+__all__ = ["bp"]
 
 bp = Blueprint("public", __name__)
 
@@ -188,32 +187,3 @@ def trucks() -> Response:
             payload = position_payload(position)
             features.append(geojson.feature(geojson.point(position.lon, position.lat), payload))
     return jsonify(geojson.collection(features))
-
-
-def truck_status(state: TruckState, now: datetime, online_s: float, offline_s: float) -> str:
-    """on_route / off_route while fixes are fresh, then stale, then offline."""
-    assert state.fix_time is not None
-    age = now - state.fix_time
-    if age > timedelta(seconds=offline_s):
-        return "offline"
-    if age > timedelta(seconds=online_s):
-        return "stale"
-    return "off_route" if state.on_route is False else "on_route"
-
-
-def live_position(state: TruckState, reference: Reference, now: datetime) -> LivePosition | None:
-    if state.fix_time is None or state.lat is None or state.lon is None:
-        return None
-    config = reference.config
-    return LivePosition(
-        truck_id=state.truck_id,
-        route_id=state.route_id,
-        lat=state.lat,
-        lon=state.lon,
-        heading_deg=state.heading_deg,
-        speed_mps=state.speed_mps,
-        progress_m=state.progress_m,
-        status=truck_status(state, now, config["ONLINE_S"], config["OFFLINE_S"]),
-        fix_time=state.fix_time,
-        public=reference.on_shift(state.route_id, now),
-    )
