@@ -14,6 +14,7 @@ A crash between the stages loses nothing: the queue is committed with the pings.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,17 +24,19 @@ from sqlalchemy.orm import Session
 
 from fleet.broadcast import BinUpdate, LivePosition, live_position
 from fleet.fix import Fix
-from fleet.models import Ping, TruckState
+from fleet.models import TruckState
 from fleet.reference_cache import Reference
 from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
 from fleet.store.alerts import alert_json, raise_alert
 from fleet.store.devices import DeviceRef
-from fleet.tracking import SnappedFix, fix_of, record_progress, snap_fixes, with_previous
+from fleet.tracking import SnappedFix, record_progress, snap_fixes, with_previous
 from fleet.trips import record_trips
 from fleet.visits import record_visits
 
-__all__ = ["Accepted", "ProcessResult", "accept", "heartbeat", "process"]
+__all__ = ["Accepted", "ProcessResult", "accept", "heartbeat", "process_round"]
+
+log = logging.getLogger(__name__)
 
 #: Most queued pings of one truck processed in one transaction.
 BATCH = 2000
@@ -73,30 +76,64 @@ def heartbeat(session: Session, device: DeviceRef, received_at: datetime) -> Non
     device_store.touch(session, device.id, received_at, None)
 
 
-def process(
-    session: Session, reference: Reference, truck_id: str, now: datetime
-) -> ProcessResult | None:
-    """Snap and count one truck's queued pings; None if another process holds the truck."""
-    state = ping_store.lock_state(session, truck_id, skip_locked=True)
-    if state is None:
-        return None
-    queued = ping_store.pending_for(session, truck_id, BATCH)
-    if not queued:
-        return ProcessResult()
-    pings = [ping for _, ping in queued]
-    snapped = snap_fixes(session, reference, state, [fix_of(p) for p in pings])
-    before = ping_store.ping_before(session, truck_id, pings[0].fix_time)
+def process_round(
+    session: Session,
+    reference: Reference,
+    truck_ids: Sequence[str],
+    now: datetime,
+    *,
+    isolate: bool = False,
+) -> list[ProcessResult]:
+    """Snap and count the queued pings of ``truck_ids``; trucks another process holds
+    are skipped. The states and the queue of all trucks are read in two statements.
+
+    With ``isolate`` each truck runs in a savepoint, so one failing truck stays queued
+    without holding back the others; without, a failure fails the whole round (the
+    worker then runs it again isolated): savepoints cost two statements per truck.
+    """
+    states = ping_store.lock_states(session, truck_ids, skip_locked=True)
+    queued = ping_store.pending_for(session, list(states), BATCH)
+    results = []
+    for truck_id, state in states.items():
+        pending = queued.get(truck_id)
+        if not pending:
+            continue
+        if not isolate:
+            results.append(_process(session, reference, state, pending, now))
+            continue
+        try:
+            with session.begin_nested():
+                results.append(_process(session, reference, state, pending, now))
+        except Exception:
+            log.exception("processing truck %s failed; its pings stay queued", truck_id)
+    return results
+
+
+def _process(
+    session: Session,
+    reference: Reference,
+    state: TruckState,
+    queued: Sequence[ping_store.Queued],
+    now: datetime,
+) -> ProcessResult:
+    """One truck's pings (oldest fix first) with its locked ``state``."""
+    fixes = [q.fix for q in queued]
+    before = ping_store.ping_before(session, state.truck_id, fixes[0].time)
+    snapped = snap_fixes(session, reference, state, fixes, before)
     ping_store.save_snapped(
         session,
-        [_snap_row(p, s) for p, s in zip(pings, snapped, strict=True)],
-        [queue_id for queue_id, _ in queued],
+        [_snap_row(q, s) for q, s in zip(queued, snapped, strict=True)],
+        [q.queue_id for q in queued],
     )
     track = with_previous(before, snapped)
-    bins = record_visits(session, reference, truck_id, track, now)
-    record_progress(session, reference, truck_id, track, now)
-    record_trips(session, reference, state, snapped)
+    bins = record_visits(session, reference, state.truck_id, track, now)
+    record_progress(session, reference, state.truck_id, track, now)
     was_on_route = state.on_route
+    moved = state.fix_time is None or fixes[-1].time > state.fix_time
+    record_trips(session, reference, state, snapped)
     position = _advance_state(state, reference, snapped, now)
+    if moved:
+        ping_store.save_state(session, state)
     return ProcessResult(
         processed=len(queued),
         position=position,
@@ -123,10 +160,10 @@ def _raw_row(device: DeviceRef, fix: Fix, received_at: datetime) -> dict[str, An
     }
 
 
-def _snap_row(p: Ping, s: SnappedFix) -> dict[str, Any]:
+def _snap_row(q: ping_store.Queued, s: SnappedFix) -> dict[str, Any]:
     return {
-        "ping_id": p.id,
-        "ping_time": p.fix_time,
+        "ping_id": q.ping_id,
+        "ping_time": q.fix.time,
         "route_id": s.route_id,
         "progress_m": s.progress_m,
         "snap_lat": s.snap_lat,

@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 
 from fleet.coverage import wita_date
 from fleet.fix import Fix
-from fleet.models import Ping, TruckState
+from fleet.models import TruckState
 from fleet.progress import plausible_stretch
 from fleet.reference_cache import Reference
 from fleet.snap import MatchState, SnapResult, state_at
 from fleet.store import pings as ping_store
+from fleet.store.pings import Stored
 from fleet.store.progress import add_stretches
 
-__all__ = ["SnappedFix", "Track", "fix_of", "record_progress", "snap_fixes", "with_previous"]
+__all__ = ["SnappedFix", "Track", "record_progress", "snap_fixes", "with_previous"]
 
 #: How far back a late fix looks for the stored fix it continues from.
 HISTORY_LOOKBACK = timedelta(minutes=30)
@@ -45,16 +46,21 @@ class SnappedFix:
 
 
 def snap_fixes(
-    session: Session, reference: Reference, state: TruckState, fixes: Sequence[Fix]
+    session: Session,
+    reference: Reference,
+    state: TruckState,
+    fixes: Sequence[Fix],
+    before: Stored | None,
 ) -> list[SnappedFix]:
-    """Snap ``fixes`` (oldest first) for the truck whose locked ``state`` is given."""
+    """Snap ``fixes`` (oldest first) for the truck whose locked ``state`` is given;
+    ``before`` is its stored ping just before the first fix (read once by the caller)."""
     route = reference.route_for_truck(state.truck_id)
     if route is None:
         return [SnappedFix(fix) for fix in fixes]
     matcher = reference.matcher(route.route_id)
     live = _live_state(state, route.route_id)
     late = [f for f in fixes if state.fix_time is not None and f.time <= state.fix_time]
-    history = _history(session, state.truck_id, late)
+    history = _history(session, state.truck_id, late, before)
     out: list[SnappedFix] = []
     prior: tuple[datetime, MatchState | None] | None = None
     last_live: int | None = None
@@ -89,28 +95,29 @@ def _live_state(state: TruckState, route_id: str) -> MatchState | None:
         return None  # a state from another matcher version: start afresh on this fix
 
 
-def _history(session: Session, truck_id: str, late: Sequence[Fix]) -> list[Ping]:
+def _history(
+    session: Session, truck_id: str, late: Sequence[Fix], before: Stored | None
+) -> list[Stored]:
     """The stored pings a late run can continue from: the one just before its first
-    fix, and any stored between its fixes."""
+    fix (late fixes come first, so that is ``before``), and any stored between them."""
     if not late:
         return []
-    before = ping_store.ping_before(session, truck_id, late[0].time)
-    if before is not None and late[0].time - before.fix_time > HISTORY_LOOKBACK:
+    if before is not None and late[0].time - before.fix.time > HISTORY_LOOKBACK:
         before = None
-    within = ping_store.track(session, truck_id, late[0].time, late[-1].time)
+    within = ping_store.stored_between(session, truck_id, late[0].time, late[-1].time)
     return ([before] if before is not None else []) + within
 
 
 def _prior(
-    history: Sequence[Ping], t: datetime, chained: tuple[datetime, MatchState | None] | None
+    history: Sequence[Stored], t: datetime, chained: tuple[datetime, MatchState | None] | None
 ) -> MatchState | None:
     """The state just before ``t``: the late run's own last fix, or the stored ping."""
-    stored = next((p for p in reversed(history) if p.fix_time < t), None)
-    if chained is not None and (stored is None or chained[0] >= stored.fix_time):
+    stored = next((p for p in reversed(history) if p.fix.time < t), None)
+    if chained is not None and (stored is None or chained[0] >= stored.fix.time):
         return chained[1]
     if stored is None or stored.progress_m is None:
         return None
-    return state_at(stored.progress_m, stored.fix_time.timestamp(), bool(stored.on_route))
+    return state_at(stored.progress_m, stored.fix.time.timestamp(), bool(stored.on_route))
 
 
 def _snapped(fix: Fix, r: SnapResult, matcher_state: dict[str, Any] | None) -> SnappedFix:
@@ -140,25 +147,11 @@ class Track:
         return list(zip(befores, self.fixes, strict=True))
 
 
-def fix_of(ping: Ping) -> Fix:
-    """A stored ping as the fix it was received as (its attributes are not needed here)."""
-    return Fix(
-        ping.fix_time,
-        ping.lat,
-        ping.lon,
-        ping.speed_mps,
-        ping.heading_deg,
-        ping.accuracy_m,
-        ping.altitude_m,
-        ping.battery_pct,
-    )
-
-
-def with_previous(before: Ping | None, fixes: Sequence[SnappedFix]) -> Track:
+def with_previous(before: Stored | None, fixes: Sequence[SnappedFix]) -> Track:
     if before is None:
         return Track(None, fixes)
     previous = SnappedFix(
-        fix_of(before),
+        before.fix,
         before.route_id,
         before.progress_m,
         before.snap_lat,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from fleet.pipeline import BATCH, ProcessResult, process
+from fleet.pipeline import BATCH, ProcessResult, process_round
 from fleet.store.pings import pending_trucks
 
 if TYPE_CHECKING:
@@ -86,20 +86,18 @@ class Worker:
                 return total
 
     def _round(self, trucks: list[str]) -> list[ProcessResult]:
+        """All trucks in one transaction; if that fails, again with each truck alone."""
+        try:
+            return self._round_once(trucks, isolate=False)
+        except Exception:
+            log.info("a processing round failed; running it again truck by truck")
+            return self._round_once(trucks, isolate=True)
+
+    def _round_once(self, trucks: list[str], *, isolate: bool) -> list[ProcessResult]:
         runtime = self.runtime
         reference = runtime.reference.get()
-        results = []
         with runtime.db.write() as session:
-            for truck_id in trucks:
-                try:
-                    with session.begin_nested():
-                        result = process(session, reference, truck_id, datetime.now(UTC))
-                except Exception:
-                    log.exception("processing truck %s failed; its pings stay queued", truck_id)
-                    continue
-                if result is not None:
-                    results.append(result)
-        return results
+            return process_round(session, reference, trucks, datetime.now(UTC), isolate=isolate)
 
     def run_forever(self) -> None:
         """Process whatever is queued, then wait to be woken (or poll for other processes)."""

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fleet.fix import Fix
 from fleet.models import Base, PendingPing, Ping, TruckState
 from fleet.store.upsert import insert_ignore
 
 __all__ = [
+    "Queued",
+    "Stored",
     "insert_raw",
     "lock_state",
+    "lock_states",
     "pending_for",
     "pending_trucks",
     "ping_before",
     "save_snapped",
+    "save_state",
+    "stored_between",
     "track",
 ]
 
@@ -57,23 +64,50 @@ def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime
     return {r.fix_time for r in stored}
 
 
-def lock_state(session: Session, truck_id: str, *, skip_locked: bool = False) -> TruckState | None:
-    """The truck's state row, locked until commit, so writers on any process apply one
-    after the other and no matching state is lost. With ``skip_locked``, None when
-    another process holds it (it is already processing this truck).
+def lock_states(
+    session: Session, truck_ids: Sequence[str], *, skip_locked: bool = False
+) -> dict[str, TruckState]:
+    """The trucks' state rows, locked until commit, so writers on any process apply one
+    after the other and no matching state is lost. With ``skip_locked``, a truck whose
+    row another process holds (it is already processing it) is left out.
 
-    The row is created only when missing: an INSERT on every call would cost a write
-    per truck and round, and on PostgreSQL would wait for a process holding the row
-    instead of skipping it."""
-    where = TruckState.truck_id == truck_id
-    stmt = select(TruckState).where(where).execution_options(populate_existing=True)
+    One statement for all trucks of a round. The states come back as detached values
+    (read through Core, written back by ``save_state``): the ORM's identity map and
+    flush cost more than the work on one truck. Rows are created only when missing: an
+    INSERT on every call would cost a write per truck and round, and on PostgreSQL
+    would wait for a process holding the row instead of skipping it."""
+    if not truck_ids:
+        return {}
+    states = _select_states(session, truck_ids, skip_locked)
+    missing = [t for t in truck_ids if t not in states]
+    if missing:
+        exists = select(_STATES.c.truck_id).where(_STATES.c.truck_id.in_(missing))
+        held = set(session.execute(exists).scalars())
+        absent = [t for t in missing if t not in held]
+        if absent:
+            insert_ignore(session, TruckState, [{"truck_id": t} for t in absent])
+            states.update(_select_states(session, absent, skip_locked))
+    return states
+
+
+def _select_states(
+    session: Session, truck_ids: Sequence[str], skip_locked: bool
+) -> dict[str, TruckState]:
+    stmt = select(*_STATES.c).where(_STATES.c.truck_id.in_(list(truck_ids)))
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=skip_locked)
-    state = session.scalars(stmt).first()
-    if state is None and session.scalar(select(TruckState.truck_id).where(where)) is None:
-        insert_ignore(session, TruckState, [{"truck_id": truck_id}])
-        state = session.scalars(stmt).first()
-    return state
+        stmt = stmt.order_by(_STATES.c.truck_id).with_for_update(skip_locked=skip_locked)
+    return {r.truck_id: TruckState(**r._asdict()) for r in session.execute(stmt)}
+
+
+def save_state(session: Session, state: TruckState) -> None:
+    """Write a state returned by ``lock_states`` back, in one UPDATE."""
+    values = {c.key: getattr(state, c.key) for c in _STATES.c if c.key != "truck_id"}
+    session.execute(_SAVE_STATE, {"key": state.truck_id, **values})
+
+
+def lock_state(session: Session, truck_id: str, *, skip_locked: bool = False) -> TruckState | None:
+    """One truck's state (see ``lock_states``); None if another process holds it."""
+    return lock_states(session, [truck_id], skip_locked=skip_locked).get(truck_id)
 
 
 def pending_trucks(session: Session, limit: int = 200) -> list[str]:
@@ -87,51 +121,142 @@ def pending_trucks(session: Session, limit: int = 200) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def pending_for(session: Session, truck_id: str, limit: int) -> list[tuple[int, Ping]]:
-    """A truck's waiting pings, oldest fix first, with their queue ids."""
-    stmt = (
-        select(PendingPing.id, Ping)
-        .join(Ping, (Ping.id == PendingPing.ping_id) & (Ping.fix_time == PendingPing.fix_time))
-        .where(PendingPing.truck_id == truck_id)
-        .order_by(PendingPing.fix_time, PendingPing.id)
-        .limit(limit)
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A waiting ping: its queue row, its stored row and the fix it holds."""
+
+    queue_id: int
+    ping_id: int
+    fix: Fix
+
+
+def pending_for(session: Session, truck_ids: Sequence[str], limit: int) -> dict[str, list[Queued]]:
+    """Each truck's waiting pings (at most ``limit``), oldest fix first: one query."""
+    if not truck_ids:
+        return {}
+    q = _PENDING.c
+    rank = (
+        func.row_number().over(partition_by=q.truck_id, order_by=(q.fix_time, q.id)).label("rank")
     )
-    return [(queue_id, ping) for queue_id, ping in session.execute(stmt)]
+    waiting = (
+        select(q.id, q.ping_id, q.truck_id, q.fix_time, rank)
+        .where(q.truck_id.in_(list(truck_ids)))
+        .subquery()
+    )
+    p = _PINGS.c
+    stmt = (
+        select(waiting.c.id, waiting.c.truck_id, *_FIX_COLUMNS)
+        .join(_PINGS, (p.id == waiting.c.ping_id) & (p.fix_time == waiting.c.fix_time))
+        .where(waiting.c.rank <= limit)
+        .order_by(waiting.c.truck_id, waiting.c.rank)
+    )
+    out: dict[str, list[Queued]] = {}
+    for r in session.execute(stmt):
+        fix = Fix(r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+        out.setdefault(r[1], []).append(Queued(r[0], r[2], fix))
+    return out
 
 
 def save_snapped(
     session: Session, snapped: Sequence[dict[str, Any]], queue_ids: Sequence[int]
 ) -> None:
     """Write each ping's snapped result and take it off the queue, in one transaction."""
+    connection = session.connection()
     if snapped:
-        stmt = (
-            update(_PINGS)
-            .where(_PINGS.c.id == bindparam("ping_id"))
-            .where(_PINGS.c.fix_time == bindparam("ping_time"))
-            .values(
-                route_id=bindparam("route_id"),
-                progress_m=bindparam("progress_m"),
-                snap_lat=bindparam("snap_lat"),
-                snap_lon=bindparam("snap_lon"),
-                offset_m=bindparam("offset_m"),
-                on_route=bindparam("on_route"),
-                confidence=bindparam("confidence"),
-            )
-        )
-        session.connection().execute(stmt, list(snapped))
+        connection.execute(_SAVE_SNAP, list(snapped))
     if queue_ids:
-        session.execute(delete(PendingPing).where(PendingPing.id.in_(list(queue_ids))))
+        connection.execute(delete(_PENDING).where(_PENDING.c.id.in_(list(queue_ids))))
 
 
-def ping_before(session: Session, truck_id: str, before: datetime) -> Ping | None:
+def ping_before(session: Session, truck_id: str, before: datetime) -> Stored | None:
     """The truck's newest stored ping older than ``before``: the prior for a late fix."""
+    p = _PINGS.c
     stmt = (
-        select(Ping)
-        .where(Ping.truck_id == truck_id, Ping.fix_time < before)
-        .order_by(Ping.fix_time.desc())
+        select(*_STORED_COLUMNS)
+        .where(p.truck_id == truck_id, p.fix_time < before)
+        .order_by(p.fix_time.desc())
         .limit(1)
     )
-    return session.scalars(stmt).first()
+    row = session.execute(stmt).first()
+    return None if row is None else _stored(row)
+
+
+def stored_between(session: Session, truck_id: str, start: datetime, end: datetime) -> list[Stored]:
+    """A truck's stored pings in [start, end), oldest first, as snapped values."""
+    p = _PINGS.c
+    stmt = (
+        select(*_STORED_COLUMNS)
+        .where(p.truck_id == truck_id, p.fix_time >= start, p.fix_time < end)
+        .order_by(p.fix_time)
+    )
+    return [_stored(r) for r in session.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored ping with where it snapped (fields as in ``pings``)."""
+
+    fix: Fix
+    route_id: str | None
+    progress_m: float | None
+    snap_lat: float | None
+    snap_lon: float | None
+    offset_m: float | None
+    on_route: bool | None
+    confidence: float | None
+
+
+def _stored(r: Any) -> Stored:
+    fix = Fix(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+    return Stored(fix, r[8], r[9], r[10], r[11], r[12], r[13], r[14])
+
+
+_STATES = _core_table(TruckState)
+_FIX_COLUMNS = [
+    _PINGS.c[name]
+    for name in (
+        "id",
+        "fix_time",
+        "lat",
+        "lon",
+        "speed_mps",
+        "heading_deg",
+        "accuracy_m",
+        "altitude_m",
+        "battery_pct",
+    )
+]
+_STORED_COLUMNS = _FIX_COLUMNS[1:] + [
+    _PINGS.c[name]
+    for name in (
+        "route_id",
+        "progress_m",
+        "snap_lat",
+        "snap_lon",
+        "offset_m",
+        "on_route",
+        "confidence",
+    )
+]
+_SAVE_STATE = (
+    update(_STATES)
+    .where(_STATES.c.truck_id == bindparam("key"))
+    .values({c.key: bindparam(c.key) for c in _STATES.c if c.key != "truck_id"})
+)
+_SAVE_SNAP = (
+    update(_PINGS)
+    .where(_PINGS.c.id == bindparam("ping_id"))
+    .where(_PINGS.c.fix_time == bindparam("ping_time"))
+    .values(
+        route_id=bindparam("route_id"),
+        progress_m=bindparam("progress_m"),
+        snap_lat=bindparam("snap_lat"),
+        snap_lon=bindparam("snap_lon"),
+        offset_m=bindparam("offset_m"),
+        on_route=bindparam("on_route"),
+        confidence=bindparam("confidence"),
+    )
+)
 
 
 def track(session: Session, truck_id: str, start: datetime, end: datetime) -> list[Ping]:

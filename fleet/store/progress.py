@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 
 from fleet.models import RouteDay
 from fleet.progress import add_stretch, driven_m
+from fleet.store.upsert import upsert
 
 __all__ = ["add_stretches", "driven_on"]
+
+_ROUTE_DAYS = RouteDay.__table__
 
 
 def add_stretches(
@@ -21,25 +24,34 @@ def add_stretches(
     stretches: Sequence[tuple[date, float, float]],
     now: datetime,
 ) -> None:
-    """Merge (day, from_m, to_m) stretches into that day's row, creating it if needed."""
-    for day in sorted({d for d, _, _ in stretches}):
-        row = session.scalars(
-            select(RouteDay).where(
-                RouteDay.route_id == route_id,
-                RouteDay.truck_id == truck_id,
-                RouteDay.service_date == day,
-            )
-        ).first()
-        intervals: list[list[float]] = [] if row is None else list(row.driven)
+    """Merge (day, from_m, to_m) stretches into that day's row, creating it if needed.
+
+    One read and one upsert through Core, whatever the number of days: this runs for
+    every truck in every processing round."""
+    days = sorted({d for d, _, _ in stretches})
+    t = _ROUTE_DAYS.c
+    stmt = select(t.service_date, t.driven).where(
+        t.route_id == route_id, t.truck_id == truck_id, t.service_date.in_(days)
+    )
+    stored = {day: driven for day, driven in session.execute(stmt)}
+    rows = []
+    for day in days:
+        intervals: list[list[float]] = list(stored.get(day) or [])
         for d, a, b in stretches:
             if d == day:
                 intervals = add_stretch(intervals, a, b)
-        if row is None:
-            row = RouteDay(route_id=route_id, truck_id=truck_id, service_date=day)
-            session.add(row)
-        row.driven = [[round(a, 1), round(b, 1)] for a, b in intervals]
-        row.driven_m = driven_m(row.driven)
-        row.updated_at = now
+        driven = [[round(a, 1), round(b, 1)] for a, b in intervals]
+        rows.append(
+            {
+                "route_id": route_id,
+                "truck_id": truck_id,
+                "service_date": day,
+                "driven": driven,
+                "driven_m": driven_m(driven),
+                "updated_at": now,
+            }
+        )
+    upsert(session, RouteDay, rows, ["route_id", "truck_id", "service_date"])
 
 
 def driven_on(session: Session, day: date) -> list[RouteDay]:
