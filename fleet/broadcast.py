@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any], str], None]
+
+#: The least time between two broadcasts of one truck's position.
+TRUCK_GAP_S = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +77,16 @@ def position_payload(position: LivePosition) -> dict[str, Any]:
 class Broadcaster:
     """Collects changes between flushes; ``flush`` sends one message per event kind."""
 
-    def __init__(self, emit: Emit) -> None:
+    def __init__(
+        self,
+        emit: Emit,
+        truck_gap_s: float = TRUCK_GAP_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._emit = emit
+        self._truck_gap_s = truck_gap_s
+        self._clock = clock
+        self._last_sent: dict[str, float] = {}
         self._lock = threading.Lock()
         self._positions: dict[str, LivePosition] = {}
         self._bins: dict[str, BinUpdate] = {}
@@ -103,7 +115,7 @@ class Broadcaster:
     def flush(self) -> int:
         """Send what changed since the last flush; returns the number of messages sent."""
         with self._lock:
-            positions, self._positions = list(self._positions.values()), {}
+            positions = self._due_positions()
             bins, self._bins = list(self._bins.values()), {}
             alerts, self._alerts = self._alerts, []
             routes, self._coverage_routes = self._coverage_routes, set()
@@ -140,6 +152,18 @@ class Broadcaster:
         except Exception:
             log.exception("could not build coverage rows of %s", sorted(routes))
             return None
+
+    def _due_positions(self) -> list[LivePosition]:
+        """Positions of trucks not sent within the last ``truck_gap_s``; the others wait,
+        so however short the flush interval, each truck moves at most once a second."""
+        now = self._clock()
+        due = []
+        for truck_id, position in list(self._positions.items()):
+            if now - self._last_sent.get(truck_id, -1e9) >= self._truck_gap_s:
+                due.append(position)
+                self._last_sent[truck_id] = now
+                del self._positions[truck_id]
+        return due
 
     def _send(self, event: str, data: dict[str, Any], namespace: str) -> int:
         try:

@@ -100,7 +100,9 @@ def test_dispatchers_get_coverage_rows_of_changed_routes(
 
 def test_flush_survives_a_database_away_while_building_coverage_rows() -> None:
     sent: list[tuple[str, str]] = []
-    broadcaster = Broadcaster(lambda event, _data, namespace: sent.append((event, namespace)))
+    broadcaster = Broadcaster(
+        lambda event, _data, namespace: sent.append((event, namespace)), truck_gap_s=0.0
+    )
 
     def database_away(_routes: set[str]) -> list[dict[str, Any]]:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
