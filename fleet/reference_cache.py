@@ -89,6 +89,10 @@ class Reference:
         """Route geometries in metric CRS with their segment indexes."""
         return self._get("network", self._build_network)
 
+    def cached(self, key: str, build: Any) -> Any:
+        """A value derived from this snapshot (a layer's GeoJSON, say), built once."""
+        return self._get(f"cached:{key}", build)
+
     def matcher(self, route_id: str) -> Any:
         """The route's matcher, configured from settings, built on first use."""
         return self._get(f"matcher:{route_id}", lambda: self._build_matcher(route_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from fleet import geojson
 from fleet.broadcast import live_position, position_payload
 from fleet.coverage_report import BinInfo, service_ages
 from fleet.models import Kecamatan, Kelurahan, Site, Street
+from fleet.reference_cache import Reference
 from fleet.runtime import get_runtime
 from fleet.store.queries import last_service, live_states
 
@@ -40,6 +42,10 @@ def config() -> Response:
 @bp.get("/api/v1/routes")
 def routes() -> Response:
     reference = get_runtime().reference.get()
+    return jsonify(reference.cached("routes", lambda: _routes(reference)))
+
+
+def _routes(reference: Reference) -> dict[str, Any]:
     features = [
         geojson.feature(
             geojson.from_wkt(r.wkt),
@@ -57,7 +63,7 @@ def routes() -> Response:
         )
         for r in sorted(reference.routes.values(), key=lambda r: r.route_id)
     ]
-    return jsonify(geojson.collection(features))
+    return geojson.collection(features)
 
 
 @bp.get("/api/v1/bins")
@@ -95,43 +101,42 @@ def bins() -> Response:
 
 @bp.get("/api/v1/kecamatan")
 def kecamatan() -> Response:
-    with get_runtime().db.read() as session:
-        rows = session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all()
-        features = [
-            geojson.feature(
-                geojson.from_wkt(k.wkt),
-                {"name": k.name, "kode": k.kode, "kelurahan": list(k.kelurahan)},
-            )
-            for k in rows
-        ]
-    return jsonify(geojson.collection(features))
+    return _layer(
+        "kecamatan",
+        select(Kecamatan).order_by(Kecamatan.name),
+        lambda k: {"name": k.name, "kode": k.kode, "kelurahan": list(k.kelurahan)},
+    )
 
 
 @bp.get("/api/v1/kelurahan")
 def kelurahan() -> Response:
-    with get_runtime().db.read() as session:
-        rows = session.scalars(select(Kelurahan).order_by(Kelurahan.name)).all()
-        features = [
-            geojson.feature(
-                geojson.from_wkt(k.wkt), {"name": k.name, "kode": k.kode, "kecamatan": k.kecamatan}
-            )
-            for k in rows
-        ]
-    return jsonify(geojson.collection(features))
+    return _layer(
+        "kelurahan",
+        select(Kelurahan).order_by(Kelurahan.name),
+        lambda k: {"name": k.name, "kode": k.kode, "kecamatan": k.kecamatan},
+    )
 
 
 @bp.get("/api/v1/sites")
 def sites() -> Response:
-    with get_runtime().db.read() as session:
-        rows = session.scalars(select(Site).order_by(Site.id)).all()
-        features = [
-            geojson.feature(
-                geojson.from_wkt(s.wkt),
-                {"site_id": s.id, "kind": s.kind, "name": s.name, "kecamatan": s.kecamatan},
-            )
-            for s in rows
-        ]
-    return jsonify(geojson.collection(features))
+    return _layer(
+        "sites",
+        select(Site).order_by(Site.id),
+        lambda s: {"site_id": s.id, "kind": s.kind, "name": s.name, "kecamatan": s.kecamatan},
+    )
+
+
+def _layer(name: str, query: Any, properties: Callable[[Any], dict[str, Any]]) -> Response:
+    """A reference layer as GeoJSON, read and converted once per reference snapshot."""
+    runtime = get_runtime()
+
+    def build() -> dict[str, Any]:
+        with runtime.db.read() as session:
+            rows = session.scalars(query).all()
+            features = [geojson.feature(geojson.from_wkt(r.wkt), properties(r)) for r in rows]
+        return geojson.collection(features)
+
+    return jsonify(runtime.reference.get().cached(name, build))
 
 
 @bp.get("/api/v1/places")
