@@ -80,3 +80,36 @@ def test_straight_runs_lose_their_inner_vertices_but_keep_measures_and_u_turns()
     assert route.length_m == pytest.approx(500.0 + np.hypot(250.0, 0.3) + 299.7, abs=0.01)
     x, _ = route.xy_at([400.0, 600.0])
     assert x - X0 == pytest.approx([400.0, 400.0], abs=0.01)
+
+
+def _zigzag(rng):
+    """A random 40-vertex route wandering over ~2 km, crossing itself."""
+    steps = rng.normal(0.0, 120.0, (40, 2))
+    return RouteGeometry.build("ZZ", line(np.cumsum(steps, axis=0)))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), gate_m=st.sampled_from([30.0, 50.0, 120.0, 200.0, 900.0]))
+def test_grid_candidates_are_those_of_every_segment(seed, gate_m):
+    rng = np.random.default_rng(seed)
+    route = _zigzag(rng)
+    x = rng.uniform(route.x.min() - 300, route.x.max() + 300, 400)
+    y = rng.uniform(route.y.min() - 300, route.y.max() + 300, 400)
+    gate = np.where(rng.random(400) < 0.5, gate_m, 50.0)
+    got = route.candidates(x, y, gate)
+    for k in range(0, 400, 37):
+        ms, ds = route.window_candidates(float(x[k]), float(y[k]), -1.0, 1e9, float(gate[k]))
+        assert got.progress_m[got.fix == k].tolist() == ms
+        assert got.offset_m[got.fix == k].tolist() == ds
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), spread_m=st.sampled_from([20.0, 300.0, 5000.0]))
+def test_distance_of_many_points_equals_the_tree_query_bit_for_bit(seed, spread_m):
+    rng = np.random.default_rng(seed)
+    route = _zigzag(rng)
+    k = rng.integers(0, len(route.x), 500)
+    x, y = route.x[k] + rng.normal(0, spread_m, 500), route.y[k] + rng.normal(0, spread_m, 500)
+    pts = shapely.points(x, y)
+    _, want = route.tree.query_nearest(pts, return_distance=True, all_matches=False)
+    assert route.distance_m(x, y).tolist() == want.tolist()
