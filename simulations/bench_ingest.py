@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -69,6 +69,7 @@ class Row:
     p99_ms: float | None
     server_cpu: float
     loader_cpu: float
+    backlog: int | None = None
 
 
 def traces() -> list[list[tuple[float, float, float]]]:
@@ -85,9 +86,14 @@ def traces() -> list[list[tuple[float, float, float]]]:
     return out
 
 
-def lua_script(devices: list[str], paths: list[list[tuple[float, float, float]]]) -> str:
-    """wrk script: device i's n-th fix is at base + n seconds, at its trace's position."""
-    base = int((datetime.now(UTC) - timedelta(hours=20)).timestamp())
+def lua_script(
+    devices: list[str], paths: list[list[tuple[float, float, float]]], hours_ago: int
+) -> str:
+    """wrk script: device i's n-th fix is at base + n seconds, at its trace's position.
+
+    The warm-up runs an hour earlier than the measured run: wrk starts counting at 0
+    again, and the same fix times would come back as duplicates, not stored."""
+    base = int((datetime.now(UTC) - timedelta(hours=hours_ago)).timestamp())
     rows = ",\n".join(
         "{"
         + ",".join(f"{{{lat:.7f},{lon:.7f},{speed * 1.9438:.2f}}}" for lat, lon, speed in p)
@@ -113,13 +119,17 @@ end
 """
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process, from /proc."""
+def cpu_s(pid: int | Sequence[int]) -> float:
+    """User + system CPU seconds of a process (or of several, summed), from /proc."""
+    if not isinstance(pid, int):
+        return sum(cpu_s(p) for p in pid)
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, script: Path, seconds: int, connections: int, server_pid: int) -> Row:
+def run_wrk(
+    url: str, script: Path, seconds: int, connections: int, server_pid: int | list[int]
+) -> Row:
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
     server0 = cpu_s(server_pid)
     proc = subprocess.Popen([*args, url], stdout=subprocess.PIPE, text=True)
@@ -167,7 +177,11 @@ def batch_bodies(
 
 
 def run_batches(
-    url: str, devices: list[str], bodies: list[list[bytes]], seconds: int, server_pid: int
+    url: str,
+    devices: list[str],
+    bodies: list[list[bytes]],
+    seconds: int,
+    server_pid: int | list[int],
 ) -> Row:
     import requests
 
@@ -230,57 +244,115 @@ def start_bare(folder: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
+def split_server(base: type) -> type:
+    """``fleet serve --no-worker`` beside one ``fleet worker`` on the same database."""
+    from serverproc import FLEET
+
+    @dataclass
+    class SplitServer(base):  # type: ignore[misc, valid-type]
+        worker: subprocess.Popen[bytes] | None = None
+
+        def start(self, timeout_s: float = 30.0) -> SplitServer:
+            env = {
+                **os.environ,
+                "FLEET_DATABASE_URL": self.database_url,
+                "FLEET_SECRET_KEY": "serverproc",
+                "PYTHONUNBUFFERED": "1",
+                **self.env,
+            }
+            serve = [str(FLEET), "serve", "--no-worker", "--host", "127.0.0.1"]
+            with self.log_path.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    [*serve, "--port", str(self.port)], env=env, stdout=log, stderr=log
+                )
+                self.worker = subprocess.Popen(
+                    [str(FLEET), "worker"], env=env, stdout=log, stderr=log
+                )
+            self._wait_ready(timeout_s)
+            return self
+
+        @property
+        def pids(self) -> list[int]:
+            return [p.pid for p in (self.proc, self.worker) if p is not None]
+
+        def terminate(self, timeout_s: float = 10.0) -> None:
+            super().terminate(timeout_s)
+            if self.worker is not None:
+                self.worker.terminate()
+                self.worker.wait(timeout_s)
+
+    return SplitServer
+
+
+def backlog(url: str) -> int:
+    """Pings acknowledged but not yet snapped and counted."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM pending_pings")).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def measure_backend(
     name: str,
     make_url: Callable[[], str],
     folder: Path,
     args: argparse.Namespace,
     paths: list[list[tuple[float, float, float]]],
-    script_for: Callable[[list[str]], Path],
+    script_for: Callable[[list[str], int], Path],
+    separate: bool,
 ) -> list[Row]:
     from serverproc import FleetServer, add_devices, count_pings
 
+    server_type = split_server(FleetServer) if separate else FleetServer
+    if separate:
+        name += "+worker"
     trucks = [f"KP-{i:02d}" for i in range(1, DEVICES + 1)]
     rows = []
     url = make_url()
     ids = add_devices(url, trucks)
     devices = [ids[t] for t in trucks]
     env = {**NO_LIMIT, **dict(e.split("=", 1) for e in args.env)}
-    with FleetServer(url, folder / f"{name}.log", env=env) as server:
-        pid = server.proc.pid  # type: ignore[union-attr]
-        script = script_for(devices)
-        run_wrk(server.url, script, 2, args.connections, pid)
+    with server_type(url, folder / f"{name}.log", env=env) as server:
+        pids = getattr(server, "pids", [server.proc.pid])
+        run_wrk(server.url, script_for(devices, 21), 2, args.connections, pids)
         before = count_pings(url)
-        row = run_wrk(server.url, script, args.seconds, args.connections, pid)
+        row = run_wrk(server.url, script_for(devices, 20), args.seconds, args.connections, pids)
         durable = (count_pings(url) - before) / args.seconds
+        row = replace(row, backlog=backlog(url))
         rows.append(replace(row, name=f"{name} OsmAnd single fix", durable_per_s=durable))
         url2 = make_url()
         ids2 = add_devices(url2, trucks[: args.batch_devices])
-    with FleetServer(url2, folder / f"{name}-batch.log", env=env) as server:
-        pid = server.proc.pid  # type: ignore[union-attr]
+    with server_type(url2, folder / f"{name}-batch.log", env=env) as server:
+        pids = getattr(server, "pids", [server.proc.pid])
         bodies = batch_bodies(paths[: args.batch_devices], args.batches_per_device)
         devices2 = [ids2[t] for t in trucks[: args.batch_devices]]
         before = count_pings(url2)
         began = time.monotonic()
-        row = run_batches(server.url, devices2, bodies, args.seconds, pid)
+        row = run_batches(server.url, devices2, bodies, args.seconds, pids)
         wall = time.monotonic() - began
         durable = (count_pings(url2) - before) / wall
+        row = replace(row, backlog=backlog(url2))
         rows.append(replace(row, name=f"{name} batch x1000", durable_per_s=durable))
     return rows
 
 
 def table(rows: list[Row]) -> str:
     head = (
-        f"{'run':<28}{'req/s':>9}{'fixes/s':>10}{'durable/s':>11}{'errors':>8}{'p99 ms':>9}"
-        f"{'server CPU':>12}{'loader CPU':>12}"
+        f"{'run':<36}{'req/s':>9}{'fixes/s':>10}{'durable/s':>11}{'errors':>8}{'p99 ms':>9}"
+        f"{'server CPU':>12}{'loader CPU':>12}{'backlog':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         durable = "-" if r.durable_per_s is None else f"{r.durable_per_s:,.0f}"
         p99 = "-" if r.p99_ms is None else f"{r.p99_ms:.1f}"
+        queued = "-" if r.backlog is None else f"{r.backlog:,}"
         lines.append(
-            f"{r.name:<28}{r.requests_per_s:>9,.0f}{r.fixes_per_s:>10,.0f}{durable:>11}"
-            f"{r.errors:>8}{p99:>9}{r.server_cpu:>11.0%}{r.loader_cpu:>12.0%}"
+            f"{r.name:<36}{r.requests_per_s:>9,.0f}{r.fixes_per_s:>10,.0f}{durable:>11}"
+            f"{r.errors:>8}{p99:>9}{r.server_cpu:>11.0%}{r.loader_cpu:>12.0%}{queued:>9}"
         )
     return "\n".join(lines)
 
@@ -293,23 +365,28 @@ def main() -> None:
     parser.add_argument("--batches-per-device", type=int, default=40)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--env", action="append", default=[], help="NAME=value for fleet serve")
+    parser.add_argument(
+        "--worker",
+        default="inline,separate",
+        help="inline (the server's own worker), separate (fleet worker process), or both",
+    )
     args = parser.parse_args()
     from serverproc import postgres_database, sqlite_database
 
     folder = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
     paths = traces()
 
-    def script_for(devices: list[str]) -> Path:
-        script = folder / f"osmand-{devices[0][:6]}.lua"
-        script.write_text(lua_script(devices, paths))
+    def script_for(devices: list[str], hours_ago: int) -> Path:
+        script = folder / f"osmand-{devices[0][:6]}-{hours_ago}.lua"
+        script.write_text(lua_script(devices, paths, hours_ago))
         return script
 
     bare = start_bare(folder)
     try:
         fake = [f"bare{i}" for i in range(DEVICES)]
         bare_url = f"http://127.0.0.1:{bare.port}"  # type: ignore[attr-defined]
-        run_wrk(bare_url, script_for(fake), 2, args.connections, bare.pid)
-        row = run_wrk(bare_url, script_for(fake), args.seconds, args.connections, bare.pid)
+        run_wrk(bare_url, script_for(fake, 21), 2, args.connections, bare.pid)
+        row = run_wrk(bare_url, script_for(fake, 20), args.seconds, args.connections, bare.pid)
         rows = [replace(row, name="bare Flask (ceiling)")]
     finally:
         bare.terminate()
@@ -320,7 +397,9 @@ def main() -> None:
         "postgresql": lambda: postgres_database("fleet_bench"),
     }
     for name in args.backends.split(","):
-        rows += measure_backend(name, makers[name], folder, args, paths, script_for)
+        for mode in args.worker.split(","):
+            separate = mode == "separate"
+            rows += measure_backend(name, makers[name], folder, args, paths, script_for, separate)
     print(table(rows))
     ceiling = rows[0].requests_per_s
     for r in rows[1:]:

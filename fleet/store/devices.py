@@ -61,7 +61,8 @@ def set_enabled(session: Session, identifier: str, enabled: bool) -> bool:
 
 def touch(session: Session, device_id: int, contact_at: datetime, fix_at: datetime | None) -> None:
     """Record contact (heartbeats count); both times only ever move forward."""
-    session.execute(_TOUCH, {"device": device_id, "contact": contact_at, "fix": fix_at})
+    params = {"device": device_id, "contact": contact_at, "fix": fix_at}
+    session.connection().execute(_TOUCH, params)
 
 
 def _later(column: Any, name: str) -> Any:

@@ -40,6 +40,14 @@ def _core_table(model: type[Base]) -> Table:
 
 _PINGS = _core_table(Ping)
 _PENDING = _core_table(PendingPing)
+#: Built once, per dialect (index: is PostgreSQL): every request runs them.
+_INSERT_RAW = tuple(
+    insert(_PINGS)
+    .on_conflict_do_nothing(index_elements=["device_id", "fix_time"])
+    .returning(_PINGS.c.id, _PINGS.c.truck_id, _PINGS.c.fix_time)
+    for insert in (sqlite.insert, postgresql.insert)
+)
+_QUEUE = _PENDING.insert()
 
 
 def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime]:
@@ -50,17 +58,12 @@ def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime
     """
     if not rows:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Ping)
-        .on_conflict_do_nothing(index_elements=["device_id", "fix_time"])
-        .returning(Ping.id, Ping.truck_id, Ping.fix_time)
-    )
-    stored = session.execute(stmt, list(rows)).all()
+    connection = session.connection()
+    stmt = _INSERT_RAW[connection.dialect.name == "postgresql"]
+    stored = connection.execute(stmt, list(rows)).all()
     queue = [{"ping_id": r.id, "truck_id": r.truck_id, "fix_time": r.fix_time} for r in stored]
     if queue:
-        session.execute(_PENDING.insert(), queue)
+        connection.execute(_QUEUE, queue)
     return {r.fix_time for r in stored}
 
 
