@@ -22,12 +22,14 @@ score -inf, and so does a padded candidate (offset +inf), so neither is ever cho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from fleet._snap_core import Hyp, next_hyps
 from fleet._snap_step import NEG, SIG, SPD, SPE, D, M, S, step
 
 if TYPE_CHECKING:
@@ -37,6 +39,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 _CHUNK_STEPS = 2048
+#: Below this many active lanes a lockstep step costs more than the lanes' fixes do
+#: one by one (~85 us a step against ~6 us a fix), so the rest runs through next_hyps.
+LOCKSTEP_MIN_LANES = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +84,7 @@ def run(lanes: list[Lane], cfg: SnapConfig) -> list[LaneResult]:
     state[S] = NEG
     for i, ln in enumerate(ordered):
         state[:, i, : ln.hyps.shape[1]] = ln.hyps
-    out_m, out_d, out_s, finals = _loop(grid, state, rounds, cfg)
+    out_m, out_d, out_s, finals = _loop(grid, ordered, state, rounds, cfg)
     results: list[LaneResult] = [None] * len(lanes)  # type: ignore[list-item]
     for slot, i in enumerate(order):
         n = grid.sizes[slot]
@@ -165,16 +170,17 @@ class _Grid:
 
 
 def _loop(
-    grid: _Grid, state: FloatArray, rounds: int, cfg: SnapConfig
+    grid: _Grid, lanes: list[Lane], state: FloatArray, rounds: int, cfg: SnapConfig
 ) -> tuple[FloatArray, FloatArray, FloatArray, list[FloatArray]]:
-    steps, lanes = grid.per_fix.shape[0], state.shape[1]
-    out_m, out_d = np.zeros((steps, lanes)), np.zeros((steps, lanes))
-    out_s = np.full((steps, lanes, rounds), NEG)
-    finals: list[FloatArray] = [state[:, i].copy() for i in range(lanes)]
-    nt, lengths = lanes, grid.lengths_m
+    steps, nt = grid.per_fix.shape[0], state.shape[1]
+    out_m, out_d = np.zeros((steps, nt)), np.zeros((steps, nt))
+    out_s = np.full((steps, nt, rounds), NEG)
+    finals: list[FloatArray] = [state[:, i].copy() for i in range(nt)]
+    lengths = grid.lengths_m
+    tail = next((k for k, now in enumerate(grid.active) if now < LOCKSTEP_MIN_LANES), steps)
     with np.errstate(all="ignore"):
-        for k0 in range(0, steps, _CHUNK_STEPS):
-            k1 = min(steps, k0 + _CHUNK_STEPS)
+        for k0 in range(0, tail, _CHUNK_STEPS):
+            k1 = min(tail, k0 + _CHUNK_STEPS)
             cms, cds = grid.chunk(k0, k1)
             for k in range(k0, k1):
                 now = grid.active[k]
@@ -189,5 +195,45 @@ def _loop(
                 out_m[k, :nt] = state[M, :, 0]
                 out_d[k, :nt] = state[D, :, 0]
                 out_s[k, :nt] = state[S, :, :rounds]
-    finals[:nt] = [state[:, i].copy() for i in range(nt)]
+    for i in range(nt):
+        finals[i] = _alone(lanes[i], state[:, i], tail, out_m[:, i], out_d[:, i], out_s[:, i], cfg)
     return out_m, out_d, out_s, finals
+
+
+def _alone(
+    lane: Lane,
+    block: FloatArray,
+    start: int,
+    best_m: FloatArray,
+    best_d: FloatArray,
+    scores: FloatArray,
+    cfg: SnapConfig,
+) -> FloatArray:
+    """Fixes ``start..`` of one lane through the live path's :func:`next_hyps`, from the
+    hypotheses in ``block``; per-fix answers into the outputs, returns the final block.
+
+    Where few lanes are active, NumPy's per-call cost for a handful of fixes is several
+    times this plain-float loop; both give the same numbers.
+    """
+    live = block[:, block[S] > NEG]
+    hyps: list[Hyp] = [(m, v, s, t, int(k), d) for m, v, s, t, k, d in live.T.tolist()]
+    n = len(lane.t_s)
+    bounds = np.searchsorted(lane.cand_fix, np.arange(start, n + 1)).tolist()
+    cm, cd = lane.cand_m.tolist(), lane.cand_d.tolist()
+    per_fix = (lane.t_s[start:], lane.sigma_m[start:], lane.speed_mps[start:], lane.near[start:])
+    rows = zip(*(a.tolist() for a in per_fix), strict=True)
+    for k, (t, sig, spd, near) in enumerate(rows, start):
+        lo, hi = bounds[k - start], bounds[k - start + 1]
+        found = (cm[lo:hi], cd[lo:hi])
+        hyps = next_hyps(hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg)
+        if hyps:
+            best_m[k], best_d[k] = hyps[0][0], hyps[0][5]
+            scores[k, : len(hyps)] = [h[2] for h in hyps]
+    return np.array(hyps, dtype=float).reshape(-1, 6).T if hyps else live
+
+
+def _known(
+    found: tuple[list[float], list[float]],
+) -> Callable[[], tuple[list[float], list[float]]]:
+    """``next_hyps``'s index fallback when the candidates are already all known."""
+    return lambda: found

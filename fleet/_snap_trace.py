@@ -10,7 +10,7 @@ computed afterwards over whole arrays, with the same arithmetic as the live path
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,13 +18,11 @@ import numpy.typing as npt
 
 from fleet import _snap_batch
 from fleet._snap_batch import Lane, LaneResult
-from fleet._snap_core import Hyp, _hysteresis, next_hyps
+from fleet._snap_core import _hysteresis
 from fleet._snap_types import Hypothesis, MatchState, SnapConfig
 from fleet.geo import to_lonlat, to_metric
 from fleet.network import RouteGeometry
 
-#: Fewer traces than this run one by one: a lockstep this narrow is slower.
-LOCKSTEP_MIN_LANES = 4
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -74,43 +72,8 @@ def match_traces(
     cfg = config or SnapConfig()
     prepared = [_prepare(r, tr, cfg) for r, tr in zip(routes, traces, strict=True)]
     lanes = [p.lane for p in prepared]
-    if len(lanes) >= LOCKSTEP_MIN_LANES:
-        results = _snap_batch.run(lanes, cfg)
-    else:
-        results = [_run_alone(lane, cfg) for lane in lanes]
+    results = _snap_batch.run(lanes, cfg)
     return [_finish(p, res, cfg) for p, res in zip(prepared, results, strict=True)]
-
-
-def _run_alone(lane: Lane, cfg: SnapConfig) -> LaneResult:
-    """One lane through the live path's :func:`next_hyps`, fix by fix.
-
-    A lockstep of one lane pays NumPy's per-call cost for a single fix, ~10 times the
-    plain-float loop; both give the same numbers.
-    """
-    n, rounds = len(lane.t_s), max(cfg.max_hypotheses, 1)
-    hyps: list[Hyp] = [(m, v, s, t, int(k), d) for m, v, s, t, k, d in lane.hyps.T.tolist()]
-    bounds = np.searchsorted(lane.cand_fix, np.arange(n + 1)).tolist()
-    cm, cd = lane.cand_m.tolist(), lane.cand_d.tolist()
-    per_fix = (lane.t_s, lane.sigma_m, lane.speed_mps, lane.near)
-    rows = zip(*(a.tolist() for a in per_fix), strict=True)
-    best_m, best_d = np.zeros(n), np.zeros(n)
-    scores = np.full((n, rounds), -np.inf)
-    for k, (t, sig, spd, near) in enumerate(rows):
-        ms, ds = cm[bounds[k] : bounds[k + 1]], cd[bounds[k] : bounds[k + 1]]
-        found = (ms, ds)
-        hyps = next_hyps(hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg)
-        if hyps:
-            best_m[k], best_d[k] = hyps[0][0], hyps[0][5]
-            scores[k, : len(hyps)] = [h[2] for h in hyps]
-    final = np.array(hyps, dtype=float).reshape(-1, 6).T if hyps else lane.hyps
-    return LaneResult(best_m, best_d, scores, final)
-
-
-def _known(
-    found: tuple[list[float], list[float]],
-) -> Callable[[], tuple[list[float], list[float]]]:
-    """``next_hyps``'s index fallback when the candidates are already all known."""
-    return lambda: found
 
 
 def _prepare(route: RouteGeometry, fixes: TraceFixes, cfg: SnapConfig) -> _Prepared:

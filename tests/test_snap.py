@@ -13,6 +13,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fleet import _snap_batch
 from fleet.geo import to_lonlat, to_metric
 from fleet.network import RouteGeometry
 from fleet.snap import (
@@ -323,8 +324,24 @@ def lockstep_traces(draw):
 @given(rows=lockstep_traces())
 def test_many_traces_in_lockstep_give_the_live_answers(rows):
     routes, fixes = zip(*rows, strict=True)
-    for route, fx, batch in zip(routes, fixes, match_traces(routes, fixes), strict=True):
+    stepped, alone = lockstep(routes, fixes), match_traces(routes, fixes)
+    for route, fx, batch, one in zip(routes, fixes, stepped, alone, strict=True):
         assert_same_as_live(route, fx, batch)
+        assert_same_match(one, batch)
+
+
+def lockstep(routes, fixes):
+    """``match_traces`` with the lockstep kept down to the last lane (a handful of test
+    traces would otherwise run one by one, which is faster for so few)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_snap_batch, "LOCKSTEP_MIN_LANES", 2)
+        return match_traces(routes, fixes)
+
+
+def assert_same_match(a, b):
+    for name in ("progress_m", "snap_lon", "snap_lat", "offset_m", "on_route", "confidence"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.state == b.state
 
 
 def _tracks():
@@ -346,6 +363,6 @@ def test_benchmark_drives_in_lockstep_give_the_live_answers():
         tr = tracks.drive(route, rng, sample_s, sigma)
         speed = tr.speed_mps if sample_s == 1.0 else None
         rows.append(TraceFixes(tr.t_s, tr.lon, tr.lat, speed, tr.accuracy_m))
-    results = match_traces([route.geometry] * len(rows), rows)
+    results = lockstep([route.geometry] * len(rows), rows)
     for fx, batch in zip(rows, results, strict=True):
         assert_same_as_live(route.geometry, fx, batch)
