@@ -26,11 +26,19 @@ from fleet.broadcast import BinUpdate, LivePosition, live_position
 from fleet.fix import Fix
 from fleet.models import TruckState
 from fleet.reference_cache import Reference
+from fleet.snap import TraceMatch
 from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
 from fleet.store.alerts import alert_json, raise_alert
 from fleet.store.devices import DeviceRef
-from fleet.tracking import SnappedFix, record_progress, snap_fixes, with_previous
+from fleet.tracking import (
+    SnappedFix,
+    live_run,
+    match_live,
+    record_progress,
+    snap_fixes,
+    with_previous,
+)
 from fleet.trips import record_trips
 from fleet.visits import record_visits
 
@@ -93,13 +101,14 @@ def process_round(
     """
     states = ping_store.lock_states(session, truck_ids, skip_locked=True)
     queued = ping_store.pending_for(session, list(states), BATCH)
+    live = {} if isolate else _match_all(reference, states, queued)
     results = []
     for truck_id, state in states.items():
         pending = queued.get(truck_id)
         if not pending:
             continue
         if not isolate:
-            results.append(_process(session, reference, state, pending, now))
+            results.append(_process(session, reference, state, pending, now, live.get(truck_id)))
             continue
         try:
             with session.begin_nested():
@@ -109,17 +118,33 @@ def process_round(
     return results
 
 
+def _match_all(
+    reference: Reference,
+    states: dict[str, TruckState],
+    queued: dict[str, list[ping_store.Queued]],
+) -> dict[str, TraceMatch]:
+    """The live fixes of every truck of the round, matched in one vectorized pass."""
+    runs = [
+        live_run(reference, states[truck_id], [q.fix for q in pending])
+        for truck_id, pending in queued.items()
+        if truck_id in states
+    ]
+    return match_live([r for r in runs if r is not None])
+
+
 def _process(
     session: Session,
     reference: Reference,
     state: TruckState,
     queued: Sequence[ping_store.Queued],
     now: datetime,
+    live: TraceMatch | None = None,
 ) -> ProcessResult:
-    """One truck's pings (oldest fix first) with its locked ``state``."""
+    """One truck's pings (oldest fix first) with its locked ``state``; ``live``: the
+    match of its fixes newer than the state, when the round has done it already."""
     fixes = [q.fix for q in queued]
     before = ping_store.ping_before(session, state.truck_id, fixes[0].time)
-    snapped = snap_fixes(session, reference, state, fixes, before)
+    snapped = snap_fixes(session, reference, state, fixes, before, live)
     ping_store.save_snapped(
         session,
         [_snap_row(q, s) for q, s in zip(queued, snapped, strict=True)],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from math import nan
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,12 +20,21 @@ from fleet.fix import Fix
 from fleet.models import TruckState
 from fleet.progress import plausible_stretch
 from fleet.reference_cache import Reference
-from fleet.snap import MatchState, SnapResult, state_at
+from fleet.snap import MatchState, SnapResult, TraceFixes, TraceMatch, match_traces, state_at
 from fleet.store import pings as ping_store
 from fleet.store.pings import Stored
 from fleet.store.progress import add_stretches
 
-__all__ = ["SnappedFix", "Track", "record_progress", "snap_fixes", "with_previous"]
+__all__ = [
+    "LiveRun",
+    "SnappedFix",
+    "Track",
+    "live_run",
+    "match_live",
+    "record_progress",
+    "snap_fixes",
+    "with_previous",
+]
 
 #: How far back a late fix looks for the stored fix it continues from.
 HISTORY_LOOKBACK = timedelta(minutes=30)
@@ -45,37 +55,101 @@ class SnappedFix:
     matcher_state: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LiveRun:
+    """The fixes of one truck that continue its live match (newer than its state)."""
+
+    truck_id: str
+    matcher: Any
+    fixes: TraceFixes
+
+
+def live_run(reference: Reference, state: TruckState, fixes: Sequence[Fix]) -> LiveRun | None:
+    """The run of ``fixes`` (oldest first) newer than ``state``; None if none or no route."""
+    route = reference.route_for_truck(state.truck_id)
+    newer = [f for f in fixes if state.fix_time is None or f.time > state.fix_time]
+    if route is None or not newer:
+        return None
+    trace = TraceFixes(
+        [f.time.timestamp() for f in newer],
+        [f.lon for f in newer],
+        [f.lat for f in newer],
+        [nan if f.speed_mps is None else f.speed_mps for f in newer],
+        [nan if f.accuracy_m is None else f.accuracy_m for f in newer],
+        _live_state(state, route.route_id),
+    )
+    return LiveRun(state.truck_id, reference.matcher(route.route_id), trace)
+
+
+def match_live(runs: Sequence[LiveRun]) -> dict[str, TraceMatch]:
+    """Every truck's live run matched in one vectorized pass, as ``Matcher.step`` would
+    fix by fix: per-fix Python steps were most of a round's time."""
+    by_config: dict[int, list[LiveRun]] = {}
+    for run in runs:
+        by_config.setdefault(id(run.matcher.config), []).append(run)
+    out: dict[str, TraceMatch] = {}
+    for group in by_config.values():
+        routes = [r.matcher.route for r in group]
+        matches = match_traces(routes, [r.fixes for r in group], group[0].matcher.config)
+        out.update((r.truck_id, m) for r, m in zip(group, matches, strict=True))
+    return out
+
+
 def snap_fixes(
     session: Session,
     reference: Reference,
     state: TruckState,
     fixes: Sequence[Fix],
     before: Stored | None,
+    live: TraceMatch | None = None,
 ) -> list[SnappedFix]:
     """Snap ``fixes`` (oldest first) for the truck whose locked ``state`` is given;
-    ``before`` is its stored ping just before the first fix (read once by the caller)."""
+    ``before`` is its stored ping just before the first fix (read once by the caller),
+    ``live`` the match of its fixes newer than ``state`` if already done (``match_live``).
+    """
     route = reference.route_for_truck(state.truck_id)
     if route is None:
         return [SnappedFix(fix) for fix in fixes]
-    matcher = reference.matcher(route.route_id)
-    live = _live_state(state, route.route_id)
     late = [f for f in fixes if state.fix_time is not None and f.time <= state.fix_time]
+    out = _snap_late(session, reference.matcher(route.route_id), state, late, before)
+    newer = fixes[len(late) :]  # fixes come oldest first: late ones are a prefix
+    if newer:
+        if live is None:
+            run = live_run(reference, state, fixes)
+            live = match_live([run] if run is not None else [])[state.truck_id]
+        out += _from_trace(route.route_id, newer, live)
+    return out
+
+
+def _snap_late(
+    session: Session, matcher: Any, state: TruckState, late: Sequence[Fix], before: Stored | None
+) -> list[SnappedFix]:
+    """Late fixes, each matched from the stored track (or the late run) just before it."""
     history = _history(session, state.truck_id, late, before)
     out: list[SnappedFix] = []
     prior: tuple[datetime, MatchState | None] | None = None
-    last_live: int | None = None
-    for fix in fixes:
-        if state.fix_time is not None and fix.time <= state.fix_time:
-            start = _prior(history, fix.time, prior)
-            new_state, result = _step(matcher, start, fix)
-            prior = (fix.time, new_state)
-            out.append(_snapped(fix, result, None))
-            continue
-        live, result = _step(matcher, live, fix)
+    for fix in late:
+        start = _prior(history, fix.time, prior)
+        new_state, result = _step(matcher, start, fix)
+        prior = (fix.time, new_state)
         out.append(_snapped(fix, result, None))
-        last_live = len(out) - 1
-    if last_live is not None and live is not None:
-        out[last_live] = replace(out[last_live], matcher_state=live.to_dict())
+    return out
+
+
+def _from_trace(route_id: str, fixes: Sequence[Fix], m: TraceMatch) -> list[SnappedFix]:
+    columns = zip(
+        fixes,
+        m.progress_m.tolist(),
+        m.snap_lat.tolist(),
+        m.snap_lon.tolist(),
+        m.offset_m.tolist(),
+        m.on_route.tolist(),
+        m.confidence.tolist(),
+        strict=True,
+    )
+    out = [SnappedFix(f, route_id, p, la, lo, o, on, c) for f, p, la, lo, o, on, c in columns]
+    if m.state is not None:
+        out[-1] = replace(out[-1], matcher_state=m.state.to_dict())
     return out
 
 
