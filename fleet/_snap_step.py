@@ -24,6 +24,9 @@ IntArray = npt.NDArray[np.int64]
 
 _GROW_A = np.array([g[0] for g in _GROW])
 _GROW_B = np.array([g[1] for g in _GROW])
+#: Floor of the speed filter's gain by number of updates: ``1/(n+1)`` while young, else 0
+#: (the gain is never negative, so the floor then changes nothing).
+_YOUNG_GAIN = np.array([1.0 / (k + 1.0) for k in range(8)] + [0.0])
 #: Hypothesis fields (first axis of a state block).
 M, V, S, TH, N, D = range(6)
 #: Per-fix rows: time, sigma, 0.5/sigma^2, reach slack, speed (-1 none), speed if near
@@ -76,9 +79,7 @@ def _speed_moves(
     r = p[VAR][:, None]
     pp = 0.5 * (q + np.sqrt(q * q + 4.0 * q * r))
     a = pp / (pp + r)
-    young = n < 8
-    if young.any():
-        a = np.where(young, np.maximum(a, 1.0 / (n + 1.0)), a)
+    a = np.maximum(a, _YOUNG_GAIN[np.minimum(n, 8.0).astype(np.intp)])
     sgn = np.where(v < 0.0, -1.0, 1.0)
     pred = m + sgn * 0.5 * (np.abs(v) + sp) * dt
     return pred, a, 1.0 - a, sgn * sp
@@ -236,9 +237,10 @@ def _held(
         out[M], out[V], out[TH] = moved, sgn * sp, p[T_][:, None]
         return
     rolls = sp >= 0.0
-    np.copyto(out[M], np.where(rolls, moved, m))
-    np.copyto(out[V], np.where(rolls, sgn * sp, v))
-    np.copyto(out[TH], np.where(rolls, p[T_][:, None], state[TH]))
+    out[[M, V, TH]] = state[[M, V, TH]]
+    np.copyto(out[M], moved, where=rolls)
+    np.copyto(out[V], sgn * sp, where=rolls)
+    np.copyto(out[TH], p[T_][:, None], where=rolls)
 
 
 def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
@@ -250,28 +252,27 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
     sa, ma = options[S], options[M]
     lanes, width = sa.shape
     row = _offsets(lanes, width)
-    j = sa.argmax(1)
-    top = sa.reshape(-1)[row + j]
+    flat_s, flat_m = sa.reshape(-1), ma.reshape(-1)
+    at = row + sa.argmax(1)
+    picks = np.empty((lanes, rounds), np.intp)
+    picks[:, 0] = at
+    top = flat_s[at]
     thr = top - cfg.prune_cost
     alive = top > NEG
     count = alive.astype(np.int64)
-    picks = [j]
     work = sa.copy()
-    at = row + j
     for r in range(1, rounds):
-        np.copyto(work, NEG, where=np.abs(ma - ma.reshape(-1)[at][:, None]) <= cfg.merge_m)
+        np.copyto(work, NEG, where=np.abs(ma - flat_m[at][:, None]) <= cfg.merge_m)
         if cfg.merge_m < 0.0:
             work.reshape(-1)[at] = NEG
-        j = work.argmax(1)
-        at = row + j
+        at = row + work.argmax(1)
+        picks[:, r] = at
         alive &= work.reshape(-1)[at] >= thr
         if not alive.any():
-            picks.extend([j] * (rounds - r))
+            picks[:, r + 1 :] = at[:, None]
             break
         count += alive
-        picks.append(j)
-    at = row[:, None] + np.stack(picks, 1)
-    kept: FloatArray = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + at]
-    slot = np.arange(rounds)[None, :] < count[:, None]
+    kept: FloatArray = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + picks]
+    slot = _offsets(rounds, 1)[None, :] < count[:, None]
     kept[S] = np.where(slot, kept[S] - top[:, None], NEG)
     return kept
