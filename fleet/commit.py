@@ -28,9 +28,15 @@ T = TypeVar("T")
 MAX_GROUP = 500
 
 
+#: Work for many jobs at once: items in, one result per item out, in order.
+Batch = Callable[[Session, list[Any]], list[Any]]
+
+
 @dataclass
 class _Job(Generic[T]):
-    work: Callable[[Session], T]
+    work: Callable[[Session], T] | None
+    batch: Batch | None = None
+    item: Any = None
     wake: threading.Event = field(default_factory=threading.Event)
     finished: bool = False
     leads: bool = False
@@ -51,7 +57,15 @@ class GroupCommit:
 
     def run(self, work: Callable[[Session], T]) -> T:
         """The result of ``work``, returned only after its transaction has committed."""
-        job: _Job[T] = _Job(work)
+        return self._wait(_Job(work))
+
+    def run_batched(self, batch: Batch, item: Any) -> Any:
+        """``batch(session, [item])[0]``, but the items of every job of a group that
+        names the same ``batch`` go in one call: one statement for the whole group
+        instead of one per request. Committed before it returns, as ``run``."""
+        return self._wait(_Job(None, batch, item))
+
+    def _wait(self, job: _Job[T]) -> T:
         with self._lock:
             self._queue.append(job)
             job.leads = not self._leading
@@ -101,13 +115,13 @@ class GroupCommit:
         """Run the jobs in one transaction; savepoints only when a job is known to fail
         (two statements per job otherwise spent on every request)."""
         with self._db.write() as session:
+            if not isolate:
+                _run_together(session, group)
+                return
             for job in group:
-                if not isolate:
-                    job.result = job.work(session)
-                    continue
                 try:
                     with session.begin_nested():
-                        job.result = job.work(session)
+                        _run_together(session, [job])
                 except Exception as exc:  # this job alone is rolled back
                     job.error = exc
 
@@ -121,3 +135,17 @@ class GroupCommit:
     def _fail(group: list[_Job[Any]], exc: BaseException) -> None:
         for job in group:
             job.error = job.error or exc
+
+
+def _run_together(session: Session, jobs: list[_Job[Any]]) -> None:
+    """Each plain job in order; each batch once, with the items of all its jobs."""
+    batches: dict[Batch, list[_Job[Any]]] = {}
+    for job in jobs:
+        if job.work is not None:
+            job.result = job.work(session)
+        elif job.batch is not None:
+            batches.setdefault(job.batch, []).append(job)
+    for batch, members in batches.items():
+        results = batch(session, [job.item for job in members])
+        for job, result in zip(members, results, strict=True):
+            job.result = result

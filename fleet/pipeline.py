@@ -42,7 +42,15 @@ from fleet.tracking import (
 from fleet.trips import record_trips
 from fleet.visits import record_visits
 
-__all__ = ["Accepted", "ProcessResult", "accept", "heartbeat", "process_round"]
+__all__ = [
+    "Accepted",
+    "Arrival",
+    "ProcessResult",
+    "accept",
+    "accept_many",
+    "heartbeat",
+    "process_round",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +73,52 @@ class ProcessResult:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One request's validated fixes (index in the request, fix); none: a heartbeat."""
+
+    device: DeviceRef
+    fixes: Sequence[tuple[int, Fix]]
+    received_at: datetime
+
+
+def accept_many(session: Session, arrivals: list[Arrival]) -> list[Accepted]:
+    """Store the fixes not seen before and queue them, for many requests in three
+    statements; report each request's stored and duplicates. A fix sent by two
+    requests of one group is stored once and reported stored to the first only."""
+    rows = [_raw_row(a.device, fix, a.received_at) for a in arrivals for _, fix in a.fixes]
+    stored = ping_store.insert_raw(session, rows)
+    claimed: set[tuple[int, datetime]] = set()
+    results, touches = [], []
+    for a in arrivals:
+        mine = {
+            (a.device.id, fix.time)
+            for _, fix in a.fixes
+            if (a.device.id, fix.time) in stored and (a.device.id, fix.time) not in claimed
+        }
+        claimed |= mine
+        newest = max((t for _, t in mine), default=None)
+        touches.append((a.device.id, a.received_at, newest))
+        results.append(
+            Accepted(
+                stored=[i for i, fix in a.fixes if (a.device.id, fix.time) in mine],
+                duplicates=[i for i, fix in a.fixes if (a.device.id, fix.time) not in mine],
+            )
+        )
+    device_store.touch_many(session, touches)
+    return results
+
+
 def accept(
     session: Session, device: DeviceRef, fixes: Sequence[tuple[int, Fix]], received_at: datetime
 ) -> Accepted:
-    """Store the fixes not seen before and queue them; report stored and duplicates."""
-    rows = [_raw_row(device, fix, received_at) for _, fix in fixes]
-    stored = ping_store.insert_raw(session, rows)
-    newest = max(stored, default=None)
-    device_store.touch(session, device.id, received_at, newest)
-    return Accepted(
-        stored=[i for i, fix in fixes if fix.time in stored],
-        duplicates=[i for i, fix in fixes if fix.time not in stored],
-    )
+    """``accept_many`` for one request."""
+    return accept_many(session, [Arrival(device, fixes, received_at)])[0]
 
 
 def heartbeat(session: Session, device: DeviceRef, received_at: datetime) -> None:
     """Contact without a position: the device is alive, nothing is stored."""
-    device_store.touch(session, device.id, received_at, None)
+    accept_many(session, [Arrival(device, [], received_at)])
 
 
 def process_round(

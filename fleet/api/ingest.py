@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from fleet.api.errors import error
 from fleet.extensions import csrf_exempt
 from fleet.fix import Fix, FixError
-from fleet.pipeline import Accepted, accept, heartbeat
+from fleet.pipeline import Accepted, Arrival, accept_many
 from fleet.protocols import decode_batch, decode_osmand
 from fleet.runtime import Runtime, get_runtime
 from fleet.store.devices import DeviceRef, find_device
@@ -107,11 +107,8 @@ def _ingest(
     runtime: Runtime, device: DeviceRef, fixes: Sequence[tuple[int, Fix]], received_at: datetime
 ) -> Accepted:
     """Commit the raw fixes (the acknowledgement), then have them processed."""
-    if fixes:
-        result = runtime.commits.run(lambda s: accept(s, device, fixes, received_at))
-    else:
-        runtime.commits.run(lambda s: heartbeat(s, device, received_at))
-        result = Accepted()
+    arrival = Arrival(device, fixes, received_at)
+    result: Accepted = runtime.commits.run_batched(accept_many, arrival)
     if result.stored:
         runtime.worker.after_commit(device.truck_id)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from fleet.models import Device, Truck, UTCDateTime
 
-__all__ = ["DeviceRef", "UnknownTruck", "add_device", "find_device", "list_devices", "touch"]
+__all__ = [
+    "DeviceRef",
+    "UnknownTruck",
+    "add_device",
+    "find_device",
+    "list_devices",
+    "touch",
+    "touch_many",
+]
 
 
 class UnknownTruck(LookupError):
@@ -63,6 +72,20 @@ def touch(session: Session, device_id: int, contact_at: datetime, fix_at: dateti
     """Record contact (heartbeats count); both times only ever move forward."""
     params = {"device": device_id, "contact": contact_at, "fix": fix_at}
     session.connection().execute(_TOUCH, params)
+
+
+def touch_many(session: Session, touches: Sequence[tuple[int, datetime, datetime | None]]) -> None:
+    """``touch`` for many (device, contact, fix) at once: one row per device."""
+    latest: dict[int, tuple[datetime, datetime | None]] = {}
+    for device_id, contact_at, fix_at in touches:
+        seen = latest.get(device_id)
+        if seen is not None:
+            contact_at = max(contact_at, seen[0])
+            fix_at = max((t for t in (fix_at, seen[1]) if t is not None), default=None)
+        latest[device_id] = (contact_at, fix_at)
+    params = [{"device": d, "contact": c, "fix": f} for d, (c, f) in latest.items()]
+    if params:
+        session.connection().execute(_TOUCH, params)
 
 
 def _later(column: Any, name: str) -> Any:

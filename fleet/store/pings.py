@@ -44,14 +44,15 @@ _PENDING = _core_table(PendingPing)
 _INSERT_RAW = tuple(
     insert(_PINGS)
     .on_conflict_do_nothing(index_elements=["device_id", "fix_time"])
-    .returning(_PINGS.c.id, _PINGS.c.truck_id, _PINGS.c.fix_time)
+    .returning(_PINGS.c.id, _PINGS.c.device_id, _PINGS.c.truck_id, _PINGS.c.fix_time)
     for insert in (sqlite.insert, postgresql.insert)
 )
 _QUEUE = _PENDING.insert()
 
 
-def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime]:
-    """Store raw pings and queue them for processing; returns the fix times stored.
+def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, datetime]]:
+    """Store raw pings and queue them for processing; returns the (device, fix time)
+    pairs stored.
 
     A (device, fix time) already stored is skipped by the unique key, whatever the
     process or request that stored it: that is how duplicates are never stored twice.
@@ -64,7 +65,7 @@ def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[datetime
     queue = [{"ping_id": r.id, "truck_id": r.truck_id, "fix_time": r.fix_time} for r in stored]
     if queue:
         connection.execute(_QUEUE, queue)
-    return {r.fix_time for r in stored}
+    return {(r.device_id, r.fix_time) for r in stored}
 
 
 def lock_states(
