@@ -57,14 +57,15 @@ def step(
     placed = state[S, :, 0] > NEG
     lost = (p[NEAR] > 0.0) & (state[D, :, 0] < 0.0) & placed
     opts = np.empty((6, lanes, 2 * width + hyps))
-    pred = _advance(opts[:, :, :width], state, dt, p, mc, dc, mode % 3, lengths_m, cfg)
+    emit = dc * dc * p[K2][:, None]
+    pred, vel = _advance(opts[:, :, :width], state, dt, p, mc, dc, emit, mode % 3, lengths_m, cfg)
     need = lost | ~(opts[S, :, :width] > NEG).any(1)
     if (need & (p[HASC] > 0.0)).any():
-        _seeds(opts[:, :, width : 2 * width], state, placed, p, mc, dc, need, cfg)
+        _seeds(opts[:, :, width : 2 * width], state, placed, p, mc, dc, emit, need, cfg)
     else:
         opts[S, :, width : 2 * width] = NEG
         opts[M, :, width : 2 * width] = 0.0
-    _held(opts[:, :, 2 * width :], state, dt, p, lengths_m, pred, mode, cfg)
+    _held(opts[:, :, 2 * width :], state, dt, p, lengths_m, pred, vel, mode, cfg)
     return _select(opts, rounds, cfg)
 
 
@@ -140,15 +141,17 @@ def _advance(
     p: FloatArray,
     mc: FloatArray,
     dc: FloatArray,
+    emit: FloatArray,
     mode: int,
     lengths_m: FloatArray,
     cfg: SnapConfig,
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray]:
     """Best way into each candidate, into ``out`` (6, lanes, C); score -inf: unreachable.
 
     An empty hypothesis slot has score -inf, so its moves score -inf too without a
     mask; ``|diff| <= reach`` is ``-reach <= diff <= reach`` exactly. Returns the
-    per-hypothesis prediction.
+    per-hypothesis prediction and velocity (the latter when every lane reports speed,
+    as ``_held`` then needs them both).
     """
     lanes, hyps = dt.shape
     width = mc.shape[1]
@@ -164,11 +167,11 @@ def _advance(
     np.minimum(np.maximum(nm, 0.0), lengths_m[:, None], out=out[M])
     at = j + _offsets(lanes * width, hyps).reshape(lanes, width)
     out[V] = vel.reshape(-1)[ath if per_hyp else at]
-    np.subtract(sc.reshape(-1)[at], dc * dc * p[K2][:, None], out=out[S])
+    np.subtract(sc.reshape(-1)[at], emit, out=out[S])
     out[TH] = p[T_][:, None]
     np.minimum(state[N].reshape(-1)[ath] + 1.0, 28.0, out=out[N])
     out[D] = dc
-    return pred
+    return pred, vel
 
 
 _OFFSETS: dict[tuple[int, int], IntArray] = {}
@@ -189,18 +192,21 @@ def _seeds(
     p: FloatArray,
     mc: FloatArray,
     dc: FloatArray,
+    emit: FloatArray,
     need: npt.NDArray[np.bool_],
     cfg: SnapConfig,
 ) -> None:
-    """Re-acquire where ``need``: a hypothesis at every candidate (``_snap_core._seed``)."""
+    """Re-acquire where ``need``: a hypothesis at every candidate (``_snap_core._seed``).
+
+    ``emit`` is each candidate's emission cost ``dc * dc * k2``.
+    """
     base = np.where(has, state[S, :, 0] - cfg.jump_cost, 0.0)[:, None]
     origin = np.where(has, state[M, :, 0], 0.0)[:, None]
     per_m = np.where(has, cfg.jump_cost_per_km / 1000.0, cfg.start_cost_per_km / 1000.0)
-    sc = base - dc * dc * p[K2][:, None] - per_m[:, None] * np.abs(mc - origin)
+    sc = base - emit - per_m[:, None] * np.abs(mc - origin)
     out[M] = mc
     out[V] = np.maximum(p[SPD], 0.0)[:, None]
-    np.copyto(out[S], sc, where=need[:, None])
-    np.copyto(out[S], NEG, where=~need[:, None])
+    np.copyto(out[S], np.where(need[:, None], sc, NEG))
     out[TH] = p[T_][:, None]
     out[N] = 1.0
     out[D] = dc
@@ -213,13 +219,15 @@ def _held(
     p: FloatArray,
     lengths_m: FloatArray,
     pred: FloatArray,
+    vel: FloatArray,
     mode: int,
     cfg: SnapConfig,
 ) -> None:
     """Every hypothesis ignoring this fix, dead-reckoned if near and speed is known.
 
     ``mode // 3`` says whether no lane, every lane or some lanes dead-reckon; when
-    every lane reports speed (``mode % 3 == 1``) ``pred`` is that same reckoning.
+    every lane reports speed (``mode % 3 == 1``) ``pred`` and ``vel`` are that same
+    reckoning wherever a lane dead-reckons (its speed if near is its speed).
     """
     np.subtract(state[S], cfg.hold_cost, out=out[S])
     out[N] = state[N]
@@ -229,17 +237,17 @@ def _held(
         return
     m, v = state[M], state[V]
     sp = p[SPE][:, None]
-    sgn = np.where(v < 0.0, -1.0, 1.0)
     if mode % 3 != 1:
-        pred = m + sgn * 0.5 * (np.abs(v) + sp) * dt
+        sgn = np.where(v < 0.0, -1.0, 1.0)
+        pred, vel = m + sgn * 0.5 * (np.abs(v) + sp) * dt, sgn * sp
     moved = np.minimum(np.maximum(pred, 0.0), lengths_m[:, None])
     if mode // 3 == 1:
-        out[M], out[V], out[TH] = moved, sgn * sp, p[T_][:, None]
+        out[M], out[V], out[TH] = moved, vel, p[T_][:, None]
         return
     rolls = sp >= 0.0
     out[[M, V, TH]] = state[[M, V, TH]]
     np.copyto(out[M], moved, where=rolls)
-    np.copyto(out[V], sgn * sp, where=rolls)
+    np.copyto(out[V], vel, where=rolls)
     np.copyto(out[TH], p[T_][:, None], where=rolls)
 
 
