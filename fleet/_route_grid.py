@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SegmentGrid", "nearest_pairs", "segment_distance_m"]
+__all__ = ["SegmentGrid", "nearest_pairs", "ramp", "segment_distance_m"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -47,28 +47,29 @@ class SegmentGrid:
         nx, ny = int(ix1.max()) + 1, int(iy1.max()) + 1
         wide, tall = ix1 - ix0 + 1, iy1 - iy0 + 1
         seg = np.repeat(np.arange(len(lo_x)), wide * tall)
-        k = _ramp(wide * tall)
+        k = ramp(wide * tall)
         cell = (iy0[seg] + k // wide[seg]) * nx + ix0[seg] + k % wide[seg]
         order = np.lexsort((seg, cell))
         starts = np.searchsorted(cell[order], np.arange(nx * ny + 1))
         return cls(reach_m, x0, y0, nx, ny, starts.astype(np.int64), seg[order].astype(np.int64))
 
-    def pairs(self, px: FloatArray, py: FloatArray) -> tuple[IntArray, IntArray]:
-        """(fix index, segment index) of every segment listed in each fix's cell."""
+    def pairs(self, px: FloatArray, py: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
+        """(fix index, segment index) of every segment listed in each fix's cell, and
+        how many pairs each fix has."""
         ix, iy = _cell(px, self.x0, self.reach_m), _cell(py, self.y0, self.reach_m)
         inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
         cell = np.where(inside, iy * self.nx + ix, 0)
         lo = self.starts[cell]
         count = np.where(inside, self.starts[cell + 1] - lo, 0)
         fix = np.repeat(np.arange(len(px)), count)
-        return fix, self.segs[np.repeat(lo, count) + _ramp(count)]
+        return fix, self.segs[np.repeat(lo, count) + ramp(count)], count
 
 
 def _cell(v: FloatArray, origin: float, size: float) -> IntArray:
     return np.floor((v - origin) / size).astype(np.int64)
 
 
-def _ramp(count: IntArray) -> IntArray:
+def ramp(count: IntArray) -> IntArray:
     """``0..c-1`` for each ``c`` in ``count``, concatenated."""
     total = int(count.sum())
     ends = np.cumsum(count)
@@ -86,8 +87,10 @@ def nearest_pairs(
     points far from the route, where an index query or a scan of all segments is not.
     """
     cx, cy = np.floor(px / cell_m), np.floor(py / cell_m)
-    cells, inverse = np.unique(np.c_[cx, cy], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    span = cy.max() - cy.min() + 1.0
+    keys, inverse = np.unique(cx * span + (cy - cy.min()), return_inverse=True)
+    kx = np.floor(keys / span)
+    cells = np.c_[kx, keys - kx * span + cy.min()]
     sx0, sx1 = np.minimum(x[:-1], x[1:]), np.maximum(x[:-1], x[1:])
     sy0, sy1 = np.minimum(y[:-1], y[1:]), np.maximum(y[:-1], y[1:])
     keep_rows = []
@@ -106,7 +109,7 @@ def nearest_pairs(
     starts = np.r_[0, np.cumsum(count)]
     segs = np.nonzero(keep)[1]
     per = count[inverse]
-    return np.repeat(np.arange(len(px)), per), segs[np.repeat(starts[inverse], per) + _ramp(per)]
+    return np.repeat(np.arange(len(px)), per), segs[np.repeat(starts[inverse], per) + ramp(per)]
 
 
 def segment_distance_m(

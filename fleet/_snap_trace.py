@@ -179,8 +179,8 @@ def _confidence(scores: FloatArray, best_d: FloatArray, sigma: FloatArray) -> Fl
     if not ok.any():
         return conf
     sc = scores[ok]
-    e = np.zeros(sc.shape)
-    live = sc > -np.inf
+    e = np.where(sc > -np.inf, 1.0, 0.0)
+    live = (sc > -np.inf) & (sc != 0.0)  # the best's renormalized score is 0: exp is 1
     e[live] = list(map(math.exp, sc[live].tolist()))
     total = e[:, 0]
     for c in range(1, sc.shape[1]):

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import shapely
 from shapely import LineString, STRtree
 
-from fleet._route_grid import SegmentGrid, nearest_pairs, segment_distance_m
+from fleet._route_grid import SegmentGrid, nearest_pairs, ramp, segment_distance_m
 from fleet.geo import to_lonlat, to_metric
 
 __all__ = ["Candidates", "RouteGeometry", "RouteNetwork"]
@@ -151,16 +151,21 @@ class RouteGeometry:
         reach = _REACHES_M[np.minimum(np.searchsorted(_REACHES_M, gate), len(_REACHES_M) - 1)]
         lo, hi = float(reach.min()), float(reach.max())
         if lo == hi:
-            return self._grid(lo).pairs(x, y)
-        fis, sjs = [], []
+            return self._grid(lo).pairs(x, y)[:2]
+        # Fixes of each gate class in turn; their pairs go where sorting by fix puts them.
+        count = np.zeros(len(x), np.int64)
+        parts = []
         for r in np.unique(reach).tolist():
             at = np.flatnonzero(reach == r)
-            fi, sj = self._grid(r).pairs(x[at], y[at])
-            fis.append(at[fi])
-            sjs.append(sj)
-        fi, sj = np.concatenate(fis), np.concatenate(sjs)
-        order = np.argsort(fi, kind="stable")
-        return fi[order], sj[order]
+            part = self._grid(r).pairs(x[at], y[at])
+            count[at] = part[2]
+            parts.append((at, part))
+        first = np.cumsum(count) - count
+        fi, sj = np.empty(int(count.sum()), np.int64), np.empty(int(count.sum()), np.int64)
+        for at, (f, s, c) in parts:
+            to = np.repeat(first[at], c) + ramp(c)
+            fi[to], sj[to] = at[f], s
+        return fi, sj
 
     def _grid(self, reach_m: float) -> SegmentGrid:
         """The grid for gates up to ``reach_m``, built on first use (a few ms)."""
