@@ -59,8 +59,8 @@ def step(
     opts = np.empty((6, lanes, 2 * width + hyps))
     emit = dc * dc * p[K2][:, None]
     pred, vel = _advance(opts[:, :, :width], state, dt, p, mc, dc, emit, mode % 3, lengths_m, cfg)
-    need = lost | ~(opts[S, :, :width] > NEG).any(1)
-    if (need & (p[HASC] > 0.0)).any():
+    need = lost | ~np.logical_or.reduce(opts[S, :, :width] > NEG, axis=1)
+    if np.count_nonzero(need & (p[HASC] > 0.0)):
         _seeds(opts[:, :, width : 2 * width], state, placed, p, mc, dc, emit, need, cfg)
     else:
         opts[S, :, width : 2 * width] = NEG
@@ -276,7 +276,7 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
         at = row + work.argmax(1)
         picks[:, r] = at
         alive &= work.reshape(-1)[at] >= thr
-        if not alive.any():
+        if not np.count_nonzero(alive):
             picks[:, r + 1 :] = at[:, None]
             break
         count += alive
