@@ -25,20 +25,14 @@ from sqlalchemy.orm import Session
 from fleet.broadcast import BinUpdate, LivePosition, live_position
 from fleet.fix import Fix
 from fleet.models import TruckState
+from fleet.prematch import Prematched, prematch
 from fleet.reference_cache import Reference
 from fleet.snap import TraceMatch
 from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
 from fleet.store.alerts import alert_json, raise_alert
 from fleet.store.devices import DeviceRef
-from fleet.tracking import (
-    SnappedFix,
-    live_run,
-    match_live,
-    record_progress,
-    snap_fixes,
-    with_previous,
-)
+from fleet.tracking import SnappedFix, record_progress, snap_fixes, with_previous
 from fleet.trips import record_trips
 from fleet.visits import record_visits
 
@@ -49,6 +43,7 @@ __all__ = [
     "accept",
     "accept_many",
     "heartbeat",
+    "prematch_round",
     "process_round",
 ]
 
@@ -128,6 +123,7 @@ def process_round(
     now: datetime,
     *,
     isolate: bool = False,
+    prematched: Prematched | None = None,
 ) -> list[ProcessResult]:
     """Snap and count the queued pings of ``truck_ids``; trucks another process holds
     are skipped. The states and the queue of all trucks are read in two statements.
@@ -135,10 +131,11 @@ def process_round(
     With ``isolate`` each truck runs in a savepoint, so one failing truck stays queued
     without holding back the others; without, a failure fails the whole round (the
     worker then runs it again isolated): savepoints cost two statements per truck.
+    ``prematched``: live matches from ``prematch_round``, used where still current.
     """
     states = ping_store.lock_states(session, truck_ids, skip_locked=True)
     queued = ping_store.pending_for(session, list(states), BATCH)
-    live = {} if isolate else _match_all(reference, states, queued)
+    live = {} if isolate else _match_all(reference, states, queued, prematched)
     results = []
     for truck_id, state in states.items():
         pending = queued.get(truck_id)
@@ -155,18 +152,27 @@ def process_round(
     return results
 
 
+def prematch_round(session: Session, reference: Reference, truck_ids: Sequence[str]) -> Prematched:
+    """Read only, no lock: match the round's live fixes before its write transaction."""
+    states = ping_store.read_states(session, truck_ids)
+    return prematch(reference, states, ping_store.pending_for(session, list(states), BATCH))
+
+
 def _match_all(
     reference: Reference,
     states: dict[str, TruckState],
     queued: dict[str, list[ping_store.Queued]],
+    prematched: Prematched | None,
 ) -> dict[str, TraceMatch]:
-    """The live fixes of every truck of the round, matched in one vectorized pass."""
-    runs = [
-        live_run(reference, states[truck_id], [q.fix for q in pending])
-        for truck_id, pending in queued.items()
-        if truck_id in states
-    ]
-    return match_live([r for r in runs if r is not None])
+    """The live fixes of every truck of the round: prematched, or matched now together."""
+    live: dict[str, TraceMatch] = {}
+    for truck_id, pending in queued.items():
+        match = None if prematched is None else prematched.get(states[truck_id], pending)
+        if match is not None:
+            live[truck_id] = match
+    rest = {t: states[t] for t in queued if t not in live}
+    live.update(prematch(reference, rest, {t: queued[t] for t in rest}).matches)
+    return live
 
 
 def _process(

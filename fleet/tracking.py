@@ -10,27 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from math import nan
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fleet import prematch
 from fleet.coverage import wita_date
 from fleet.fix import Fix
 from fleet.models import TruckState
 from fleet.progress import plausible_stretch
 from fleet.reference_cache import Reference
-from fleet.snap import MatchState, SnapResult, TraceFixes, TraceMatch, match_traces, state_at
+from fleet.snap import MatchState, SnapResult, TraceMatch, state_at
 from fleet.store import pings as ping_store
 from fleet.store.pings import Stored
 from fleet.store.progress import add_stretches
 
 __all__ = [
-    "LiveRun",
     "SnappedFix",
     "Track",
-    "live_run",
-    "match_live",
     "record_progress",
     "snap_fixes",
     "with_previous",
@@ -55,46 +52,6 @@ class SnappedFix:
     matcher_state: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LiveRun:
-    """The fixes of one truck that continue its live match (newer than its state)."""
-
-    truck_id: str
-    matcher: Any
-    fixes: TraceFixes
-
-
-def live_run(reference: Reference, state: TruckState, fixes: Sequence[Fix]) -> LiveRun | None:
-    """The run of ``fixes`` (oldest first) newer than ``state``; None if none or no route."""
-    route = reference.route_for_truck(state.truck_id)
-    newer = [f for f in fixes if state.fix_time is None or f.time > state.fix_time]
-    if route is None or not newer:
-        return None
-    trace = TraceFixes(
-        [f.time.timestamp() for f in newer],
-        [f.lon for f in newer],
-        [f.lat for f in newer],
-        [nan if f.speed_mps is None else f.speed_mps for f in newer],
-        [nan if f.accuracy_m is None else f.accuracy_m for f in newer],
-        _live_state(state, route.route_id),
-    )
-    return LiveRun(state.truck_id, reference.matcher(route.route_id), trace)
-
-
-def match_live(runs: Sequence[LiveRun]) -> dict[str, TraceMatch]:
-    """Every truck's live run matched in one vectorized pass, as ``Matcher.step`` would
-    fix by fix: per-fix Python steps were most of a round's time."""
-    by_config: dict[int, list[LiveRun]] = {}
-    for run in runs:
-        by_config.setdefault(id(run.matcher.config), []).append(run)
-    out: dict[str, TraceMatch] = {}
-    for group in by_config.values():
-        routes = [r.matcher.route for r in group]
-        matches = match_traces(routes, [r.fixes for r in group], group[0].matcher.config)
-        out.update((r.truck_id, m) for r, m in zip(group, matches, strict=True))
-    return out
-
-
 def snap_fixes(
     session: Session,
     reference: Reference,
@@ -115,8 +72,8 @@ def snap_fixes(
     newer = fixes[len(late) :]  # fixes come oldest first: late ones are a prefix
     if newer:
         if live is None:
-            run = live_run(reference, state, fixes)
-            live = match_live([run] if run is not None else [])[state.truck_id]
+            run = prematch.live_run(reference, state, fixes)
+            live = prematch.match_live([run] if run is not None else [])[state.truck_id]
         out += _from_trace(route.route_id, newer, live)
     return out
 
@@ -158,15 +115,6 @@ def _step(matcher: Any, state: MatchState | None, fix: Fix) -> tuple[MatchState,
         state, fix.time.timestamp(), fix.lon, fix.lat, fix.speed_mps, fix.accuracy_m
     )
     return new_state, result
-
-
-def _live_state(state: TruckState, route_id: str) -> MatchState | None:
-    if not state.matcher or state.route_id != route_id:
-        return None
-    try:
-        return MatchState.from_dict(state.matcher)
-    except (KeyError, TypeError, ValueError):
-        return None  # a state from another matcher version: start afresh on this fix
 
 
 def _history(

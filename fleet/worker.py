@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from fleet.pipeline import BATCH, ProcessResult, process_round
+from fleet.pipeline import BATCH, ProcessResult, prematch_round, process_round
 from fleet.store.pings import pending_trucks
 
 if TYPE_CHECKING:
@@ -96,8 +96,19 @@ class Worker:
     def _round_once(self, trucks: list[str], *, isolate: bool) -> list[ProcessResult]:
         runtime = self.runtime
         reference = runtime.reference.get()
+        prematched = None
+        if not isolate:  # the costly matching before the write lock, not under it
+            with runtime.db.read() as session:
+                prematched = prematch_round(session, reference, trucks)
         with runtime.db.write() as session:
-            return process_round(session, reference, trucks, datetime.now(UTC), isolate=isolate)
+            return process_round(
+                session,
+                reference,
+                trucks,
+                datetime.now(UTC),
+                isolate=isolate,
+                prematched=prematched,
+            )
 
     def run_forever(self) -> None:
         """Process whatever is queued, then wait to be woken (or poll for other processes)."""

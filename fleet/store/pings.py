@@ -24,6 +24,7 @@ __all__ = [
     "pending_for",
     "pending_trucks",
     "ping_before",
+    "read_states",
     "save_snapped",
     "save_state",
     "stored_between",
@@ -100,6 +101,14 @@ def _select_states(
     stmt = select(*_STATES.c).where(_STATES.c.truck_id.in_(list(truck_ids)))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.order_by(_STATES.c.truck_id).with_for_update(skip_locked=skip_locked)
+    return {r.truck_id: TruckState(**r._asdict()) for r in session.execute(stmt)}
+
+
+def read_states(session: Session, truck_ids: Sequence[str]) -> dict[str, TruckState]:
+    """The trucks' state rows as they are now, not locked (trucks without one left out)."""
+    if not truck_ids:
+        return {}
+    stmt = select(*_STATES.c).where(_STATES.c.truck_id.in_(list(truck_ids)))
     return {r.truck_id: TruckState(**r._asdict()) for r in session.execute(stmt)}
 
 
