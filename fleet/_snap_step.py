@@ -260,27 +260,28 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
     sa, ma = options[S], options[M]
     lanes, width = sa.shape
     row = _offsets(lanes, width)
-    flat_s, flat_m = sa.reshape(-1), ma.reshape(-1)
+    work = sa.copy()
+    flat_w, flat_m = work.reshape(-1), ma.reshape(-1)
     at = row + sa.argmax(1)
     picks = np.empty((lanes, rounds), np.intp)
+    best = np.empty((lanes, rounds))
     picks[:, 0] = at
-    top = flat_s[at]
+    top = best[:, 0] = flat_w[at]
     thr = top - cfg.prune_cost
-    alive = top > NEG
-    count = alive.astype(np.int64)
-    work = sa.copy()
     for r in range(1, rounds):
         np.copyto(work, NEG, where=np.abs(ma - flat_m[at][:, None]) <= cfg.merge_m)
         if cfg.merge_m < 0.0:
-            work.reshape(-1)[at] = NEG
+            flat_w[at] = NEG
         at = row + work.argmax(1)
         picks[:, r] = at
-        alive &= work.reshape(-1)[at] >= thr
-        if not np.count_nonzero(alive):
+        best[:, r] = flat_w[at]
+        if not np.count_nonzero(best[:, r] >= thr):
             picks[:, r + 1 :] = at[:, None]
+            best[:, r + 1 :] = NEG
             break
-        count += alive
+    # Options only get masked, so each round's best is no better than the last: the
+    # rounds above the threshold are a prefix, as the loop's early stop makes them.
+    slot = (best >= thr[:, None]) & (top > NEG)[:, None]
     kept: FloatArray = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + picks]
-    slot = _offsets(rounds, 1)[None, :] < count[:, None]
     kept[S] = np.where(slot, kept[S] - top[:, None], NEG)
     return kept

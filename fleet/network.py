@@ -245,19 +245,24 @@ def _straight(x: FloatArray, y: FloatArray, a: int, b: int, tol_m: float) -> boo
 def _project(
     route: RouteGeometry, px: FloatArray, py: FloatArray, j: IntArray
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-    """Vectorized twin of :meth:`RouteGeometry.window_candidates` over (fix, segment) pairs."""
+    """Vectorized twin of :meth:`RouteGeometry.window_candidates` over (fix, segment) pairs.
+
+    The previous segment is looked at only where the fix projects before this one's start.
+    """
     x, y, cum, dx, dy, ln = route.x, route.y, route.cum_m, route.seg_dx, route.seg_dy, route.seg_len
     il2 = 1.0 / (ln * ln)
+    dxj, dyj, lnj, cumj = dx[j], dy[j], ln[j], cum[j]
     ax, ay = px - x[j], py - y[j]
-    t = (ax * dx[j] + ay * dy[j]) * il2[j]
+    t = (ax * dxj + ay * dyj) * il2[j]
     interior = (t > 0.0) & (t < 1.0)
-    jp = np.maximum(j - 1, 0)
-    t_prev = ((px - x[jp]) * dx[jp] + (py - y[jp]) * dy[jp]) * il2[jp]
-    start = (t <= 0.0) & ((j == 0) | (t_prev >= 1.0))
+    start = t <= 0.0
+    back = np.flatnonzero(start & (j > 0))
+    jp, bpx, bpy = j[back] - 1, px[back], py[back]
+    start[back] = ((bpx - x[jp]) * dx[jp] + (bpy - y[jp]) * dy[jp]) * il2[jp] >= 1.0
     end = (t >= 1.0) & (j == len(ln) - 1)
     bx, by = px - x[j + 1], py - y[j + 1]
-    m = np.where(interior, cum[j] + t * ln[j], np.where(end, cum[j + 1], cum[j]))
-    d_int = np.abs(ax * dy[j] - ay * dx[j]) / ln[j]
+    m = np.where(interior, cumj + t * lnj, np.where(end, cum[j + 1], cumj))
+    d_int = np.abs(ax * dyj - ay * dxj) / lnj
     d = np.where(
         interior, d_int, np.where(end, np.sqrt(bx * bx + by * by), np.sqrt(ax * ax + ay * ay))
     )
