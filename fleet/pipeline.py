@@ -135,7 +135,9 @@ def process_round(
     """
     states = ping_store.lock_states(session, truck_ids, skip_locked=True)
     queued = ping_store.pending_for(session, list(states), BATCH)
-    live = {} if isolate else _match_all(reference, states, queued, prematched)
+    live: dict[str, TraceMatch] = {}
+    if not isolate:
+        live, queued = _match_all(reference, states, queued, prematched)
     results = []
     for truck_id, state in states.items():
         pending = queued.get(truck_id)
@@ -163,16 +165,19 @@ def _match_all(
     states: dict[str, TruckState],
     queued: dict[str, list[ping_store.Queued]],
     prematched: Prematched | None,
-) -> dict[str, TraceMatch]:
-    """The live fixes of every truck of the round: prematched, or matched now together."""
+) -> tuple[dict[str, TraceMatch], dict[str, list[ping_store.Queued]]]:
+    """The live fixes of every truck of the round, prematched or matched now together;
+    with the pings to process (a prematched truck's newer pings wait a round)."""
     live: dict[str, TraceMatch] = {}
+    todo = dict(queued)
     for truck_id, pending in queued.items():
-        match = None if prematched is None else prematched.get(states[truck_id], pending)
-        if match is not None:
-            live[truck_id] = match
+        taken = None if prematched is None else prematched.take(states[truck_id], pending)
+        if taken is not None:
+            live[truck_id], covered = taken
+            todo[truck_id] = list(covered)
     rest = {t: states[t] for t in queued if t not in live}
     live.update(prematch(reference, rest, {t: queued[t] for t in rest}).matches)
-    return live
+    return live, todo
 
 
 def _process(

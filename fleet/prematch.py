@@ -82,12 +82,17 @@ class Prematched:
     inputs: Mapping[str, tuple[Any, ...]]
     matches: Mapping[str, TraceMatch]
 
-    def get(self, state: TruckState, queued: Sequence[Queued]) -> TraceMatch | None:
-        """The match, if ``state`` and ``queued`` are what it was computed from."""
+    def take(
+        self, state: TruckState, queued: Sequence[Queued]
+    ) -> tuple[TraceMatch, Sequence[Queued]] | None:
+        """The match and the pings it covers, if ``state`` is what it was computed from
+        and those pings still lead the queue (pings queued since wait for the next round)."""
         match = self.matches.get(state.truck_id)
-        if match is None or self.inputs.get(state.truck_id) != _inputs(state, queued):
+        inputs = self.inputs.get(state.truck_id)
+        if match is None or inputs is None:
             return None
-        return match
+        covered = queued[: len(inputs[-1])]
+        return (match, covered) if inputs == _inputs(state, covered) else None
 
 
 def prematch(
