@@ -1,8 +1,9 @@
 """Planned routes in metric form, with the spatial indexes the matcher needs.
 
 A :class:`RouteGeometry` is built once per route (projecting, segment arrays and an
-``STRtree`` cost far more than a match), and a :class:`RouteNetwork` holds all of them,
-keyed by a version hash so that callers rebuild only when the routes change.
+``STRtree`` cost far more than a match; the segment grids that batch matching queries,
+:mod:`fleet._route_grid`, are built on first use), and a :class:`RouteNetwork` holds
+all of them, keyed by a version hash so that callers rebuild only when routes change.
 
 Coordinates: inputs and outputs named ``lon, lat`` are WGS84 degrees; ``x, y`` are
 UTM 51S metres (:mod:`fleet.geo`); ``*_m`` measures are metres along the route from its

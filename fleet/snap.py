@@ -26,11 +26,11 @@ on/off-route flag is a hysteresis over consecutive held (far) and matched fixes.
 
 Live matching calls :func:`fleet._snap_core.next_hyps` once per fix on the candidates
 in the reachable measure window. Batch matching (:func:`match_traces`) finds every
-fix's candidates with one index query per trace (a superset that agrees on every
+fix's candidates at once from a segment grid (a superset that agrees on every
 reachable candidate) and runs the same recursion for many traces in lockstep with
 NumPy (:mod:`fleet._snap_batch`), with the same arithmetic in the same order, so a
-trace gets bit-for-bit the live answers; fewer than a few traces run through
-``next_hyps`` one by one, which is faster for them.
+trace gets bit-for-bit the live answers; once fewer than ~16 traces are left, they
+finish through ``next_hyps`` one by one, which is faster for so few.
 """
 
 from __future__ import annotations
