@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from fleet.db import Database
@@ -99,6 +100,8 @@ class GroupCommit:
     def _commit(self, group: list[_Job[Any]]) -> None:
         try:
             self._attempt(group, isolate=False)
+        except OperationalError as exc:  # locked, full or away: no job would get through
+            self._fail(group, exc)
         except Exception:  # some job failed: again, each job in its own savepoint
             for job in group:
                 job.error = None

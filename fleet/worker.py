@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
+
 from fleet.pipeline import BATCH, ProcessResult, prematch_round, process_round
 from fleet.store.pings import pending_trucks
 
@@ -89,6 +91,8 @@ class Worker:
         """All trucks in one transaction; if that fails, again with each truck alone."""
         try:
             return self._round_once(trucks, isolate=False)
+        except OperationalError:
+            raise  # the database is locked or away: truck by truck would fail as well
         except Exception:
             log.info("a processing round failed; running it again truck by truck")
             return self._round_once(trucks, isolate=True)
