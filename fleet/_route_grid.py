@@ -2,10 +2,10 @@
 
 Private to :mod:`fleet.network`. Why not the ``STRtree``: a tree query needs a box
 geometry per fix, and building those costs more than the whole search. Here a cell
-lists every segment whose bounding box comes within ``reach_m`` of the cell, so one
-lookup per fix (its cell) gives every segment whose box meets the fix's square of
-half-side ``gate_m <= reach_m``, plus a few more; the caller's exact distance test
-drops those. All of it is a handful of NumPy calls over all fixes.
+lists every segment that may pass within ``reach_m`` of some point of the cell, so one
+lookup per fix (its cell) gives every segment within ``gate_m <= reach_m`` of it, plus
+a few more; the caller's exact distance test drops those. All of it is a handful of
+NumPy calls over all fixes.
 
 Coordinates are UTM 51S metres (:mod:`fleet.geo`). Pairs come sorted by fix, then by
 segment, which is drive order.
@@ -26,9 +26,9 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, eq=False)
 class SegmentGrid:
-    """Cells of side ``reach_m`` (CSR: ``starts`` into ``segs``) over a route's segments."""
+    """Cells of side ``cell_m`` (CSR: ``starts`` into ``segs``) over a route's segments."""
 
-    reach_m: float
+    cell_m: float
     x0: float
     y0: float
     nx: int
@@ -38,25 +38,35 @@ class SegmentGrid:
 
     @classmethod
     def build(cls, x: FloatArray, y: FloatArray, reach_m: float) -> SegmentGrid:
-        """Index the segments of the polyline ``x, y`` (metres) for gates up to ``reach_m``."""
+        """Index the segments of the polyline ``x, y`` (metres) for gates up to ``reach_m``.
+
+        Cells are half the reach wide; a cell lists the segments whose box comes within
+        the reach of it and which pass within the reach of some point of the cell (of
+        its centre, plus half its diagonal): fewer pairs than wider cells give.
+        """
+        cell_m = reach_m / 2.0
         lo_x, hi_x = np.minimum(x[:-1], x[1:]) - reach_m, np.maximum(x[:-1], x[1:]) + reach_m
         lo_y, hi_y = np.minimum(y[:-1], y[1:]) - reach_m, np.maximum(y[:-1], y[1:]) + reach_m
         x0, y0 = float(lo_x.min()), float(lo_y.min())
-        ix0, ix1 = _cell(lo_x, x0, reach_m), _cell(hi_x, x0, reach_m)
-        iy0, iy1 = _cell(lo_y, y0, reach_m), _cell(hi_y, y0, reach_m)
+        ix0, ix1 = _cell(lo_x, x0, cell_m), _cell(hi_x, x0, cell_m)
+        iy0, iy1 = _cell(lo_y, y0, cell_m), _cell(hi_y, y0, cell_m)
         nx, ny = int(ix1.max()) + 1, int(iy1.max()) + 1
         wide, tall = ix1 - ix0 + 1, iy1 - iy0 + 1
         seg = np.repeat(np.arange(len(lo_x)), wide * tall)
         k = ramp(wide * tall)
-        cell = (iy0[seg] + k // wide[seg]) * nx + ix0[seg] + k % wide[seg]
+        ix, iy = ix0[seg] + k % wide[seg], iy0[seg] + k // wide[seg]
+        cx = (x0 + (ix + 0.5) * cell_m).astype(np.float64)
+        cy = (y0 + (iy + 0.5) * cell_m).astype(np.float64)
+        near = segment_distance_m(x, y, cx, cy, seg) <= reach_m + 0.7072 * cell_m + 1e-6
+        seg, cell = seg[near], (iy * nx + ix)[near]
         order = np.lexsort((seg, cell))
         starts = np.searchsorted(cell[order], np.arange(nx * ny + 1))
-        return cls(reach_m, x0, y0, nx, ny, starts.astype(np.int64), seg[order].astype(np.int64))
+        return cls(cell_m, x0, y0, nx, ny, starts.astype(np.int64), seg[order].astype(np.int64))
 
     def pairs(self, px: FloatArray, py: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
         """(fix index, segment index) of every segment listed in each fix's cell, and
         how many pairs each fix has."""
-        ix, iy = _cell(px, self.x0, self.reach_m), _cell(py, self.y0, self.reach_m)
+        ix, iy = _cell(px, self.x0, self.cell_m), _cell(py, self.y0, self.cell_m)
         inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
         cell = np.where(inside, iy * self.nx + ix, 0)
         lo = self.starts[cell]
