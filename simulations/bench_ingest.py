@@ -7,9 +7,13 @@ trucks forward in time so no fix repeats) and JSON batches of 1,000 fixes (a Pyt
 client on keep-alive sessions, bodies encoded before the clock starts). Durable
 fixes/s counts rows in ``pings`` afterwards, not answers. The CPU columns show who was
 busy: a server near 100 % of its one core with the load generator below that means
-the server, not the generator, set the rate.
+the server, not the generator, set the rate. Each backend runs twice by default: with
+the server's own worker, and as ``fleet serve --no-worker`` beside a ``fleet worker``
+process (``+worker``, CPU of both summed). The backlog is the pings acknowledged but
+not yet processed when the run ends.
 
     .venv/bin/python simulations/bench_ingest.py [--seconds 10] [--connections 50]
+        [--backends sqlite,postgresql] [--worker inline,separate] [--env NAME=value]
 """
 
 from __future__ import annotations
