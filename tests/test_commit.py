@@ -64,3 +64,27 @@ def test_a_failing_job_is_rolled_back_alone(app: Flask) -> None:
     with get_runtime(app).db.read() as session:
         keys = set(session.scalars(select(Alert.dedupe_key)))
     assert keys == {"kept"}
+
+
+def test_batched_jobs_of_a_group_share_one_call(app: Flask) -> None:
+    commits = GroupCommit(get_runtime(app).db)
+    calls: list[list[int]] = []
+    start = threading.Barrier(10)
+    results: list[int] = []
+
+    def batch(session: Session, items: list[int]) -> list[int]:
+        calls.append(list(items))
+        return [i * 10 for i in items]
+
+    def job(i: int) -> None:
+        start.wait()
+        results.append(commits.run_batched(batch, i))
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [i * 10 for i in range(10)]
+    assert sorted(i for call in calls for i in call) == list(range(10))
+    assert len(calls) <= 10
