@@ -32,3 +32,11 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate_per_s
+
+    def waiting(self, key: str) -> float:
+        """Like ``allow`` but spends nothing: the seconds until ``key`` may go again."""
+        now = self._clock()
+        with self._lock:
+            tokens, stamp = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - stamp) * self.rate_per_s)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate_per_s

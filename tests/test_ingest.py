@@ -165,3 +165,13 @@ def test_flooding_device_gets_429_and_others_do_not(
     refused = client.get(f"/osmand?id={device}")
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert client.get(f"/osmand?id={other}").status_code == 200
+
+
+def test_guessing_device_identifiers_is_throttled(
+    app: Flask, client: FlaskClient, device: str
+) -> None:
+    get_runtime(app).limiter = RateLimiter(rate_per_s=1.0, burst=5)
+    codes = [client.get(f"/osmand?id=guess{i}&lat=-10.17&lon=123.6").status_code for i in range(8)]
+    assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}
+    batch = client.post("/api/v1/pings", json=[], headers={"Authorization": "Bearer guess"})
+    assert batch.status_code == 429 and int(batch.headers["Retry-After"]) >= 1

@@ -56,8 +56,12 @@ def osmand() -> Response:
     except FixError as exc:
         return error(400, exc.reason, exc.field)
     runtime = get_runtime()
+    probing = _probing(runtime)
+    if probing is not None:
+        return probing
     device = _device(runtime, decoded.device_id)
     if device is None:
+        _failed_lookup(runtime)
         status = 404 if decoded.json_mode else 400
         field = "device_id" if decoded.json_mode else "id"
         return error(status, "unknown or disabled device", field)
@@ -75,9 +79,13 @@ def pings() -> Response:
     """A batch of buffered fixes from one device, stored all-or-nothing per fix."""
     received_at = datetime.now(UTC)
     runtime = get_runtime()
+    probing = _probing(runtime)
+    if probing is not None:
+        return probing
     token = _bearer()
     device = _device(runtime, token) if token else None
     if device is None:
+        _failed_lookup(runtime)
         response = error(401, "a valid device identifier is required", "Authorization")
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
@@ -133,6 +141,25 @@ def _device(runtime: Runtime, identifier: str) -> DeviceRef | None:
             runtime.devices.clear()
         runtime.devices[identifier] = (device, now + DEVICE_CACHE_S)
     return device if device is not None and device.enabled else None
+
+
+def _probing_key() -> str:
+    return f"unknown-device:{request.remote_addr}"
+
+
+def _probing(runtime: Runtime) -> Response | None:
+    """429 for an address that keeps naming unknown devices: guessing identifiers must
+    not cost a database read each, nor succeed by brute force."""
+    wait_s = runtime.limiter.waiting(_probing_key())
+    if wait_s <= 0:
+        return None
+    response = error(429, "too many unknown device identifiers from this address")
+    response.headers["Retry-After"] = str(max(1, round(wait_s)))
+    return response
+
+
+def _failed_lookup(runtime: Runtime) -> None:
+    runtime.limiter.allow(_probing_key())
 
 
 def _rate_limited(runtime: Runtime, device: DeviceRef) -> Response | None:
