@@ -22,7 +22,7 @@ from fleet.geofence import Site, SiteIndex, SiteState, SiteVisit, open_visit, st
 from fleet.models import SiteVisit as SiteVisitRow
 from fleet.models import TruckState
 from fleet.reference_cache import Reference, SiteInfo
-from fleet.store.prebuilt import upsert
+from fleet.store.upsert import upsert
 from fleet.tracking import SnappedFix
 
 __all__ = ["build_site_index", "record_trips"]

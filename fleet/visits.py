@@ -31,7 +31,7 @@ from fleet.coverage_report import service_ages
 from fleet.geo import to_metric
 from fleet.models import BinVisit
 from fleet.reference_cache import BinInfo, Reference
-from fleet.store.prebuilt import upsert
+from fleet.store.upsert import upsert
 from fleet.tracking import SnappedFix, Track
 
 __all__ = ["build_bin_index", "record_visits", "visit_from_row", "visit_row"]

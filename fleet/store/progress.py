@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from fleet.models import RouteDay
 from fleet.progress import add_stretch, driven_m
-from fleet.store.prebuilt import upsert
+from fleet.store.upsert import upsert
 
 __all__ = ["add_stretches", "driven_on"]
 
