@@ -2,12 +2,16 @@
 
 SQLite is the embedded default: WAL so map readers never wait for the writer, foreign
 keys on, and write transactions taken with ``BEGIN IMMEDIATE`` so two writers queue on
-the lock instead of failing half-way. PostgreSQL is used as it is.
+the lock instead of failing half-way. A writer waits for another process's lock in
+Python, not in SQLite's busy handler: under gevent a wait inside SQLite stops every
+request of the process until the other writer is done. PostgreSQL is used as it is.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from fleet.config import ConfigError
 
 __all__ = ["Database", "open_database"]
+
+#: How long a reader, or a writer in total, waits for SQLite's lock before failing.
+SQLITE_BUSY_S = 10.0
+#: A writer that finds the lock taken sleeps this long at first, doubling to the most.
+_LOCK_RETRY_S = (0.0002, 0.001)
 
 
 @dataclass(frozen=True)
@@ -65,14 +74,38 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_S * 1000:.0f}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("fleet_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("fleet_write", False):
+            _begin_immediate(conn)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(conn: Any) -> None:
+    """Take the write lock, sleeping between tries (a greenlet switch under gevent)
+    while another process holds it; fails as SQLite would after ``SQLITE_BUSY_S``."""
+    raw = conn.connection.dbapi_connection
+    deadline = time.monotonic() + SQLITE_BUSY_S
+    delay_s, most_s = _LOCK_RETRY_S
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    break
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, most_s)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # once more: it fails as SQLAlchemy's error
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_S * 1000:.0f}")
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "FULL", check: bool = True) -> Database:

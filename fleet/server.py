@@ -31,13 +31,9 @@ def patch_for_gevent() -> str:
 
 def osmand_only(app: Flask) -> WSGIApp:
     """A WSGI app that treats every path as /osmand, as a Traccar server's OsmAnd port does."""
-    inner = app.wsgi_app
+    from fleet.api.osmand import OsmAndEndpoint
 
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        environ["PATH_INFO"] = "/osmand"
-        return inner(environ, start_response)
-
-    return wsgi
+    return OsmAndEndpoint(app, app.wsgi_app, every_path=True)
 
 
 def run(

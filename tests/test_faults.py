@@ -471,6 +471,15 @@ def _busy_timeout_ms() -> tuple[int, dict[str, str]]:
     return 10_000, {}
 
 
+def _time_reads(url: str, seconds: list[float], count: int) -> None:
+    """Public map reads, one a second, each timed, while a device's write waits."""
+    for _ in range(count):
+        time.sleep(1.0)
+        began = time.monotonic()
+        requests.get(f"{url}/api/v1/trucks", timeout=30).raise_for_status()
+        seconds.append(time.monotonic() - began)
+
+
 def test_database_locked_answers_503_and_stores_nothing_half(
     template: Path, tmp_path: Path, servers: list[FleetServer]
 ) -> None:
@@ -486,13 +495,19 @@ def test_database_locked_answers_503_and_stores_nothing_half(
     with requests.Session() as session:
         assert _post(session, server.url, device, truck_fixes[:1])[0] == 200
         locker = sqlite3.connect(path, isolation_level=None, timeout=busy_ms / 1000 + 5)
+        readers: list[float] = []
         try:
             locker.execute("BEGIN EXCLUSIVE")
+            reader = threading.Thread(target=_time_reads, args=(server.url, readers, 3))
+            reader.start()
             while_locked = [_post(session, server.url, device, f) for f in (single, batch)]
+            reader.join()
         finally:
             locker.execute("ROLLBACK")
             locker.close()
         assert all(s == 503 and ra for s, ra in while_locked), (while_locked, server.log_tail())
+        # a write waiting for the lock does not hold up the rest of the server
+        assert len(readers) == 3 and max(readers) < 1.0, readers
         assert _stored_share(url, device, single + batch) == 0.0
         after = [_post(session, server.url, device, f)[0] for f in (single, batch)]
     assert after == [200, 200]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -149,6 +150,35 @@ def test_oversized_body_gets_413(app: Flask, client: FlaskClient, device: str) -
     )
     assert response.status_code == 413
     assert _ping_count(app) == 0
+
+
+def test_oversized_osmand_body_gets_413_declared_or_not(
+    app: Flask, client: FlaskClient, device: str
+) -> None:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    form = f"id={device}&lat=-10.17&lon=123.6&pad=".encode() + b"x" * limit
+    declared = client.post("/osmand", data=form, content_type="application/x-www-form-urlencoded")
+    chunked = client.post(
+        "/osmand",
+        input_stream=io.BytesIO(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+    assert (declared.status_code, chunked.status_code) == (413, 413)
+    assert declared.get_json()["error"].startswith("request body larger than")
+    assert _ping_count(app) == 0
+
+
+def test_osmand_refuses_other_methods_with_a_json_error(client: FlaskClient, device: str) -> None:
+    response = client.delete(f"/osmand?id={device}&lat=-10.17&lon=123.6")
+    assert response.status_code == 405
+    assert response.get_json() == {"error": "method not allowed"}
+    assert {"GET", "POST", "PUT", "HEAD"} <= set(response.headers["Allow"].split(", "))
+
+
+def test_osmand_head_is_answered_without_a_body(client: FlaskClient) -> None:
+    response = client.head("/osmand?lat=-10.17&lon=123.6")
+    assert response.status_code == 400 and response.data == b""
 
 
 def test_flooding_device_gets_429_and_others_do_not(

@@ -15,6 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from fleet.api.openapi import document
+from fleet.api.osmand import METHODS as OSMAND_METHODS
 from fleet.runtime import get_runtime
 from fleet.store.alerts import raise_alert
 
@@ -53,10 +54,12 @@ def _template(path: str) -> str:
 
 
 def _served_operations(app: Flask) -> set[tuple[str, str]]:
-    return {
+    """Flask's routes under /api/v1/, and the OsmAnd endpoint that answers before Flask."""
+    osmand = {("/osmand", method.lower()) for method in OSMAND_METHODS - IGNORED_METHODS}
+    return osmand | {
         (_template(rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith(("/api/v1/", "/osmand"))
+        if rule.rule.startswith("/api/v1/")
         for method in (rule.methods or set()) - IGNORED_METHODS
     }
 

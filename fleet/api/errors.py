@@ -1,11 +1,14 @@
 """JSON errors for every failure a client can see, and 503 when the database is away.
 
 A database that is restarting, locked past its timeout, or out of disk is a passing
-condition: devices must retry, so they get 503 with Retry-After, never a 500.
+condition: devices must retry, so they get 503 with Retry-After, never a 500. The
+classification is one function, ``database_failure``, used by Flask's error handlers
+and by the bare WSGI OsmAnd endpoint alike.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from flask import Flask, Response, jsonify
@@ -21,11 +24,27 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-__all__ = ["error", "register"]
+__all__ = ["Failure", "database_failure", "error", "register"]
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """An error answer before it is written by any framework."""
+
+    status: int
+    message: str
+    field: str | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def body(self) -> dict[str, object]:
+        body: dict[str, object] = {"error": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
 
 
 def error(status: int, message: str, field: str | None = None, **extra: object) -> Response:
@@ -38,10 +57,36 @@ def error(status: int, message: str, field: str | None = None, **extra: object) 
     return response
 
 
-def unavailable(reason: str) -> Response:
-    response = error(503, f"temporarily unavailable: {reason}; retry later")
-    response.headers["Retry-After"] = str(RETRY_AFTER_S)
-    return response
+def _unavailable(reason: str) -> Failure:
+    message = f"temporarily unavailable: {reason}; retry later"
+    return Failure(503, message, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _first_line(exc: DBAPIError | SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig).strip().splitlines()[0] if orig else str(exc)
+
+
+def database_failure(exc: SQLAlchemyError) -> Failure:
+    """What a client is told when the database failed its request (logged here)."""
+    if isinstance(exc, OperationalError):
+        log.warning("database unavailable: %s", _first_line(exc))
+        return _unavailable("database")
+    if isinstance(exc, DataError):
+        # A request value the database refuses (PostgreSQL takes no NUL in text) is the
+        # client's to fix: 400, where a 500 would have it retry the same request.
+        log.warning("database refused a value: %s", _first_line(exc))
+        return Failure(400, "a value of this request cannot be stored or searched")
+    lost = isinstance(exc, InterfaceError) or getattr(exc, "connection_invalidated", False)
+    if isinstance(exc, DBAPIError) and lost:
+        log.warning("database connection lost: %s", _first_line(exc))
+        return _unavailable("database connection lost")
+    if isinstance(exc, (PendingRollbackError, DisconnectionError, PoolTimeout)):
+        # Pool exhausted, a connection dropped mid-transaction: passing, so 503.
+        log.warning("database unavailable: %s", exc)
+        return _unavailable("database")
+    log.exception("database error", exc_info=exc)
+    return Failure(500, "internal error")
 
 
 def register(app: Flask) -> None:
@@ -55,33 +100,9 @@ def register(app: Flask) -> None:
             response.headers.update(exc.response.headers)
         return response
 
-    @app.errorhandler(OperationalError)
-    def database_away(exc: OperationalError) -> Response:
-        log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
-        return unavailable("database")
-
-    @app.errorhandler(DataError)
-    def unstorable_value(exc: DataError) -> Response:
-        # A request value the database refuses (PostgreSQL takes no NUL in text) is the
-        # client's to fix: 400, where a 500 would have it retry the same request.
-        log.warning(
-            "database refused a value: %s", str(exc.orig).splitlines()[0] if exc.orig else exc
-        )
-        return error(400, "a value of this request cannot be stored or searched")
-
-    @app.errorhandler(DBAPIError)
-    def database_error(exc: DBAPIError) -> Response:
-        if exc.connection_invalidated or isinstance(exc, InterfaceError):
-            log.warning("database connection lost: %s", exc.orig or exc)
-            return unavailable("database connection lost")
-        log.exception("database error")
-        return error(500, "internal error")
-
     @app.errorhandler(SQLAlchemyError)
-    def database_passing(exc: SQLAlchemyError) -> Response:
-        """Pool exhausted, a connection dropped mid-transaction: passing, so 503."""
-        if isinstance(exc, (PendingRollbackError, DisconnectionError, PoolTimeout)):
-            log.warning("database unavailable: %s", exc)
-            return unavailable("database")
-        log.exception("database error")
-        return error(500, "internal error")
+    def database_error(exc: SQLAlchemyError) -> Response:
+        failure = database_failure(exc)
+        response = error(failure.status, failure.message, failure.field)
+        response.headers.update(failure.headers)
+        return response

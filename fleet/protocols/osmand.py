@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 from fleet.fix import Fix, FixError
 from fleet.validate import FixRules, RawFix, json_body, number, validate_fix
 
-__all__ = ["KNOT_MPS", "OsmAndRequest", "decode_osmand"]
+__all__ = ["KNOT_MPS", "OsmAndRequest", "decode_osmand", "first_values"]
 
 #: One knot in metres per second.
 KNOT_MPS = 1852.0 / 3600.0
@@ -95,9 +95,18 @@ def _is_json(content_type: str | None) -> bool:
 def _form_fields(body: bytes) -> dict[str, str]:
     try:
         text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS)
     except ValueError:
         raise FixError("body", "not a form-encoded UTF-8 body") from None
+    return first_values(text, "body")
+
+
+def first_values(text: str, field_name: str) -> dict[str, str]:
+    """Each key's first value in form-encoded ``text``, as Flask's ``request.args`` has
+    it; a text of too many fields is a ``FixError`` on ``field_name``."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS)
+    except ValueError:
+        raise FixError(field_name, f"more than {_MAX_FORM_FIELDS} fields") from None
     fields: dict[str, str] = {}
     for key, value in pairs:
         fields.setdefault(key, value)
