@@ -66,7 +66,9 @@ class OsmAndEndpoint:
         method = environ.get("REQUEST_METHOD", "GET")
         failure: Failure | None
         if method not in METHODS:
-            failure = Failure(405, "method not allowed", headers={"Allow": ", ".join(sorted(METHODS))})
+            failure = Failure(
+                405, "method not allowed", headers={"Allow": ", ".join(sorted(METHODS))}
+            )
         else:
             try:
                 failure = self._handle(environ)
