@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: How often an idle worker looks for pings queued by other processes.
 POLL_S = 0.5
+#: Longest rest between rounds, however long the last round took.
+REST_MAX_S = 0.5
 
 
 def publish(runtime: Runtime, result: ProcessResult) -> None:
@@ -115,12 +118,20 @@ class Worker:
             )
 
     def run_forever(self) -> None:
-        """Process whatever is queued, then wait to be woken (or poll for other processes)."""
+        """Process whatever is queued, then wait to be woken (or poll for other processes).
+
+        After a round that took d seconds the worker rests d seconds: ingestion keeps at
+        least half of the database lock (and, in the server, of the core), and under
+        load the next round takes a bigger batch, for less work per ping. Light load
+        sees rounds of milliseconds, so the rest costs the live map nothing.
+        """
         while True:
             self._wake.wait(POLL_S)
             self._wake.clear()
+            began = time.monotonic()
             try:
                 self.drain()
             except Exception:  # the database may be away; everything stays queued
                 log.exception("processing queued pings failed; retrying")
                 self._wake.wait(POLL_S * 4)
+            time.sleep(min(time.monotonic() - began, REST_MAX_S))
