@@ -7,13 +7,15 @@ trucks forward in time so no fix repeats) and JSON batches of 1,000 fixes (a Pyt
 client on keep-alive sessions, bodies encoded before the clock starts). Durable
 fixes/s counts rows in ``pings`` afterwards, not answers. The CPU columns show who was
 busy: a server near 100 % of its one core with the load generator below that means
-the server, not the generator, set the rate. Each backend runs twice by default: with
-the server's own worker, and as ``fleet serve --no-worker`` beside a ``fleet worker``
-process (``+worker``, CPU of both summed). The backlog is the pings acknowledged but
-not yet processed when the run ends.
+the server, not the generator, set the rate. Each backend runs three times by default:
+with the server's own worker; as ``fleet serve --no-worker`` beside a ``fleet worker``
+process (``+worker``, CPU of both summed); and with nothing processing (``ingest
+only``: the acknowledging path alone, as during a burst of uploads the worker catches
+up on afterwards). The backlog is the pings acknowledged but not yet processed when the
+run ends.
 
     .venv/bin/python simulations/bench_ingest.py [--seconds 10] [--connections 50]
-        [--backends sqlite,postgresql] [--worker inline,separate] [--env NAME=value]
+        [--backends sqlite,postgresql] [--worker inline,separate,none] [--env NAME=value]
 """
 
 from __future__ import annotations
@@ -248,8 +250,9 @@ def start_bare(folder: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def split_server(base: type) -> type:
-    """``fleet serve --no-worker`` beside one ``fleet worker`` on the same database."""
+def split_server(base: type, *, with_worker: bool = True) -> type:
+    """``fleet serve --no-worker`` beside one ``fleet worker`` on the same database
+    (without ``with_worker``: nothing processes, the ingestion path alone is measured)."""
     from serverproc import FLEET
 
     @dataclass
@@ -269,9 +272,10 @@ def split_server(base: type) -> type:
                 self.proc = subprocess.Popen(
                     [*serve, "--port", str(self.port)], env=env, stdout=log, stderr=log
                 )
-                self.worker = subprocess.Popen(
-                    [str(FLEET), "worker"], env=env, stdout=log, stderr=log
-                )
+                if with_worker:
+                    self.worker = subprocess.Popen(
+                        [str(FLEET), "worker"], env=env, stdout=log, stderr=log
+                    )
             self._wait_ready(timeout_s)
             return self
 
@@ -307,13 +311,16 @@ def measure_backend(
     args: argparse.Namespace,
     paths: list[list[tuple[float, float, float]]],
     script_for: Callable[[list[str], int], Path],
-    separate: bool,
+    mode: str,
 ) -> list[Row]:
     from serverproc import FleetServer, add_devices, count_pings
 
-    server_type = split_server(FleetServer) if separate else FleetServer
-    if separate:
-        name += "+worker"
+    server_type = {
+        "inline": FleetServer,
+        "separate": split_server(FleetServer),
+        "none": split_server(FleetServer, with_worker=False),
+    }[mode]
+    name += {"inline": "", "separate": "+worker", "none": " ingest only"}[mode]
     trucks = [f"KP-{i:02d}" for i in range(1, DEVICES + 1)]
     rows = []
     url = make_url()
@@ -371,8 +378,9 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="NAME=value for fleet serve")
     parser.add_argument(
         "--worker",
-        default="inline,separate",
-        help="inline (the server's own worker), separate (fleet worker process), or both",
+        default="inline,separate,none",
+        help="inline (the server's own worker), separate (a fleet worker process), none"
+        " (nothing processes: the ingestion path alone), comma-separated",
     )
     args = parser.parse_args()
     from serverproc import postgres_database, sqlite_database
@@ -402,8 +410,7 @@ def main() -> None:
     }
     for name in args.backends.split(","):
         for mode in args.worker.split(","):
-            separate = mode == "separate"
-            rows += measure_backend(name, makers[name], folder, args, paths, script_for, separate)
+            rows += measure_backend(name, makers[name], folder, args, paths, script_for, mode)
     print(table(rows))
     ceiling = rows[0].requests_per_s
     for r in rows[1:]:

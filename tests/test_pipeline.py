@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
+from sqlalchemy import func, select
 
 from fleet.fix import Fix
+from fleet.models import PendingPing, Ping
 from fleet.pipeline import Arrival, accept_many
 from fleet.runtime import get_runtime
 from fleet.store.devices import find_device
@@ -26,3 +28,56 @@ def test_a_fix_sent_twice_in_one_group_is_stored_once(app: Flask, device: str) -
         )
     assert (first.stored, first.duplicates) == ([0], [])
     assert (second.stored, second.duplicates) == ([1], [0])
+
+
+def test_stored_fix_reads_back_exactly_and_meets_orm_writes_as_duplicates(
+    app: Flask, device: str
+) -> None:
+    """The bulk insert writes what the ORM writes: same times to the microsecond, so the
+    unique key still finds a fix another writer stored first."""
+    runtime = get_runtime(app)
+    now = datetime.now(UTC)
+    moment = (now - timedelta(minutes=3)).replace(microsecond=123456)
+    fix = Fix(moment, -10.17, 123.6, speed_mps=4.5, battery_pct=80.0, attributes={"ign": True})
+    earlier = now - timedelta(minutes=5)
+    with runtime.db.write() as session:
+        ref = find_device(session, device)
+        assert ref is not None
+        session.add(
+            Ping(
+                device_id=ref.id,
+                truck_id=ref.truck_id,
+                fix_time=earlier,
+                received_at=now,
+                lat=-10.2,
+                lon=123.5,
+            )
+        )
+        session.flush()
+        [result] = accept_many(
+            session, [Arrival(ref, [(0, Fix(earlier, -10.2, 123.5)), (1, fix)], now)]
+        )
+    assert (result.stored, result.duplicates) == ([1], [0])
+    with runtime.db.read() as session:
+        stored = session.scalars(select(Ping).where(Ping.fix_time == moment)).one()
+        queued = session.scalars(select(PendingPing.ping_id)).all()
+    assert (stored.fix_time, stored.received_at) == (moment, now)
+    assert (stored.speed_mps, stored.heading_deg, stored.battery_pct) == (4.5, None, 80.0)
+    assert stored.attributes == {"ign": True}
+    assert queued == [stored.id]
+
+
+def test_a_batch_larger_than_one_statement_is_stored_and_queued_whole(
+    app: Flask, device: str
+) -> None:
+    runtime = get_runtime(app)
+    now = datetime.now(UTC)
+    fixes = [(i, Fix(now - timedelta(seconds=2000 - i), -10.17, 123.6)) for i in range(1200)]
+    with runtime.db.write() as session:
+        ref = find_device(session, device)
+        assert ref is not None
+        [result] = accept_many(session, [Arrival(ref, fixes, now)])
+    assert result.stored == list(range(1200))
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(PendingPing)) == 1200
+        assert session.scalar(select(func.count(func.distinct(Ping.fix_time)))) == 1200
