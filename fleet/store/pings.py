@@ -110,7 +110,7 @@ def _insert_raw_sqlite(
         times[(row["device_id"], values[2])] = row["fix_time"]
         values[11] = None if values[11] is None else json.dumps(values[11])
         params.append(tuple(values))
-    stored = []
+    stored: list[Any] = []
     for start in range(0, len(params), _SQLITE_ROWS):
         chunk = params[start : start + _SQLITE_ROWS]
         flat = tuple(value for values in chunk for value in values)
