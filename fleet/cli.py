@@ -61,9 +61,19 @@ def cli() -> None:
 @click.option("--osmand-port", type=int, default=None, help="Also listen here, every path OsmAnd.")
 @click.option("--no-load", is_flag=True, help="Do not load reference data into an empty database.")
 @click.option("--no-worker", is_flag=True, help="Leave processing to `fleet worker` processes.")
+@click.option(
+    "--inline-worker", is_flag=True, help="Process pings in the server process (one core)."
+)
 @clean_errors
-def serve(host: str, port: int, osmand_port: int | None, no_load: bool, no_worker: bool) -> None:
-    """Run the service."""
+def serve(
+    host: str,
+    port: int,
+    osmand_port: int | None,
+    no_load: bool,
+    no_worker: bool,
+    inline_worker: bool,
+) -> None:
+    """Run the service; pings are processed in a child process unless told otherwise."""
     from fleet.server import patch_for_gevent
 
     mode = patch_for_gevent()
@@ -72,12 +82,14 @@ def serve(host: str, port: int, osmand_port: int | None, no_load: bool, no_worke
 
     app = make_app(ASYNC_MODE=mode)
     prepare(app, load_reference=False if no_load else None)
-    run(app, host=host, port=port, osmand_port=osmand_port, worker=not no_worker)
+    worker = "none" if no_worker else "inline" if inline_worker else "process"
+    run(app, host=host, port=port, osmand_port=osmand_port, worker=worker)
 
 
 @cli.command()
+@click.option("--report", is_flag=True, help="Report results on stdout (the server's child).")
 @clean_errors
-def worker() -> None:
+def worker(report: bool) -> None:
     """Snap, count and broadcast queued pings, for servers started with --no-worker.
 
     Live updates reach the servers' clients through FLEET_MESSAGE_QUEUE (Redis).
@@ -88,6 +100,11 @@ def worker() -> None:
     from fleet.runtime import get_runtime, start_flusher
 
     app = make_app(ASYNC_MODE=mode)
+    if report:
+        from fleet.worker_process import report_forever
+
+        report_forever(app)
+        return
     if not app.config["MESSAGE_QUEUE"]:
         click.echo(
             "fleet: no FLEET_MESSAGE_QUEUE: live updates from this worker reach nobody", err=True

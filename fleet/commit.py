@@ -84,10 +84,13 @@ class GroupCommit:
         return result
 
     def _lead_once(self) -> None:
-        """Commit the oldest group, then pass the lead on, so no leader waits for all."""
+        """Commit the oldest group, then pass the lead on, so no leader waits for all.
+
+        The group is taken once the write transaction has begun: requests that arrive
+        while the leader waits for the database lock join this commit, not the next.
+        """
         time.sleep(0)  # let requests already running queue their jobs: a bigger group
-        with self._lock:
-            group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+        group: list[_Job[Any]] = []
         self._commit(group)
         with self._lock:
             if self._queue:
@@ -97,17 +100,25 @@ class GroupCommit:
             else:
                 self._leading = False
 
+    def _take(self, group: list[_Job[Any]]) -> list[_Job[Any]]:
+        """Fill ``group`` with the oldest waiting jobs, if it is still empty."""
+        if not group:
+            with self._lock:
+                group += self._queue[:MAX_GROUP]
+                del self._queue[:MAX_GROUP]
+        return group
+
     def _commit(self, group: list[_Job[Any]]) -> None:
         try:
             self._attempt(group, isolate=False)
         except OperationalError as exc:  # locked, full or away: no job would get through
-            self._fail(group, exc)
+            self._fail(self._take(group), exc)
         except Exception:  # some job failed: again, each job in its own savepoint
             for job in group:
                 job.error = None
             self._isolated(group)
         except BaseException as exc:
-            self._fail(group, exc)
+            self._fail(self._take(group), exc)
         self.groups += 1
         self.jobs += len(group)
         for job in group:
@@ -118,6 +129,7 @@ class GroupCommit:
         """Run the jobs in one transaction; savepoints only when a job is known to fail
         (two statements per job otherwise spent on every request)."""
         with self._db.write() as session:
+            self._take(group)
             if not isolate:
                 _run_together(session, group)
                 return

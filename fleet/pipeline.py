@@ -201,7 +201,7 @@ def _process(
     track = with_previous(before, snapped)
     bins = record_visits(session, reference, state.truck_id, track, now)
     record_progress(session, reference, state.truck_id, track, now)
-    was_on_route = state.on_route
+    left = _left_route(state, snapped)
     moved = state.fix_time is None or fixes[-1].time > state.fix_time
     record_trips(session, reference, state, snapped)
     position = _advance_state(state, reference, snapped, now)
@@ -212,7 +212,7 @@ def _process(
         position=position,
         bins=bins,
         route_ids={s.route_id for s in snapped if s.route_id},
-        alerts=_off_route_alert(session, state, was_on_route, position, now),
+        alerts=_off_route_alert(session, state, left, now),
     )
 
 
@@ -247,25 +247,33 @@ def _snap_row(q: ping_store.Queued, s: SnappedFix) -> dict[str, Any]:
     }
 
 
+def _left_route(state: TruckState, snapped: Sequence[SnappedFix]) -> SnappedFix | None:
+    """The fix at which the truck left its route (after the matcher's hysteresis), if it
+    ends these fixes off the route: one round may hold its return and its departure."""
+    newer = [s for s in snapped if state.fix_time is None or s.fix.time > state.fix_time]
+    on, left = state.on_route, None
+    for s in sorted(newer, key=lambda s: s.fix.time):
+        if on is True and s.on_route is False:
+            left = s
+        on = s.on_route if s.on_route is not None else on
+    return left if on is False else None
+
+
 def _off_route_alert(
-    session: Session,
-    state: TruckState,
-    was_on_route: bool | None,
-    position: LivePosition | None,
-    now: datetime,
+    session: Session, state: TruckState, left: SnappedFix | None, now: datetime
 ) -> list[dict[str, Any]]:
-    """A truck that has just left its route (after the matcher's hysteresis)."""
-    if position is None or was_on_route is not True or state.on_route is not False:
+    """A truck that has just left its route."""
+    if left is None:
         return []
-    stamp = position.fix_time.isoformat()
+    stamp = left.fix.time.isoformat()
     alert = raise_alert(
         session,
         "off_route",
-        f"{state.truck_id} left route {position.route_id} at {stamp}",
+        f"{state.truck_id} left route {left.route_id} at {stamp}",
         f"off_route:{state.truck_id}:{stamp}",
         now,
         state.truck_id,
-        position.route_id,
+        left.route_id,
     )
     return [] if alert is None else [alert_json(alert)]
 

@@ -37,17 +37,26 @@ def osmand_only(app: Flask) -> WSGIApp:
 
 
 def run(
-    app: Flask, *, host: str, port: int, osmand_port: int | None = None, worker: bool = True
+    app: Flask, *, host: str, port: int, osmand_port: int | None = None, worker: str = "process"
 ) -> None:
-    """Serve until interrupted, flushing live updates once per interval; without
-    ``worker``, a separate ``fleet worker`` process snaps and counts the pings."""
+    """Serve until interrupted, flushing live updates once per interval.
+
+    ``worker``: where pings are snapped and counted: ``process``, a child process (the
+    second core); ``inline``, this process; ``none``, separate ``fleet worker``
+    processes that report through the message queue.
+    """
     from fleet.extensions import socketio
     from fleet.runtime import get_runtime, start_flusher, start_worker
 
-    if worker:
+    runtime = get_runtime(app)
+    if worker == "process":
+        from fleet.worker_process import WorkerProcess
+
+        WorkerProcess(app, runtime).start()
+    elif worker == "inline":
         start_worker(app)
     else:
-        get_runtime(app).worker.external = True
+        runtime.worker.external = True
     start_flusher(app)
     if osmand_port is not None:
         _serve_osmand(app, host, osmand_port)

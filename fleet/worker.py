@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: How often an idle worker looks for pings queued by other processes.
 POLL_S = 0.5
+#: Trucks per write transaction on SQLite, whose one lock also serves ingestion: short
+#: transactions let acknowledged requests commit in between.
+TRUCKS_PER_WRITE = 2
 #: Longest rest between rounds, however long the last round took.
 REST_MAX_S = 0.5
 
@@ -53,13 +56,19 @@ class Worker:
         self.started = False
         #: Another process (``fleet worker``) drains the queue; requests only enqueue.
         self.external = False
+        #: Wakes the server's processing child (``fleet.worker_process``), if it has one.
+        self.signal: Callable[[], None] | None = None
+        #: Where results go: the broadcaster here, the pipe to the server in a child.
+        self.report: Callable[[ProcessResult], None] = lambda result: publish(runtime, result)
         self._wake = threading.Event()
 
     def after_commit(self, truck_id: str) -> None:
         """Ingestion's hand-off: wake the background worker, or drain inline if none."""
         if self.external:
             return
-        if self.started:
+        if self.signal is not None:
+            self.signal()
+        elif self.started:
             self.wake()
         else:
             self.drain([truck_id])
@@ -82,9 +91,14 @@ class Worker:
                     todo = pending_trucks(session)
             else:
                 todo = list(trucks)
-            results = self._round(todo)
+            step = TRUCKS_PER_WRITE if runtime.db.is_sqlite else len(todo) or 1
+            results = []
+            for start in range(0, len(todo), step):
+                began = time.monotonic()
+                results += self._round(todo[start : start + step])
+                self._rest(time.monotonic() - began)
             for result in results:
-                publish(runtime, result)
+                self.report(result)
             done = sum(r.processed for r in results)
             total += done
             if not any(r.processed >= BATCH for r in results):
@@ -120,18 +134,22 @@ class Worker:
     def run_forever(self) -> None:
         """Process whatever is queued, then wait to be woken (or poll for other processes).
 
-        After a round that took d seconds the worker rests d seconds: ingestion keeps at
-        least half of the database lock (and, in the server, of the core), and under
-        load the next round takes a bigger batch, for less work per ping. Light load
-        sees rounds of milliseconds, so the rest costs the live map nothing.
+        After a transaction that took d seconds the worker rests d seconds: ingestion
+        keeps at least half of the database lock (and, in the server, of the core), and
+        under load the next round takes a bigger batch, for less work per ping. Light
+        load sees transactions of milliseconds, so the rest costs the live map nothing.
         """
         while True:
             self._wake.wait(POLL_S)
             self._wake.clear()
-            began = time.monotonic()
             try:
                 self.drain()
             except Exception:  # the database may be away; everything stays queued
                 log.exception("processing queued pings failed; retrying")
                 self._wake.wait(POLL_S * 4)
-            time.sleep(min(time.monotonic() - began, REST_MAX_S))
+
+    def _rest(self, worked_s: float) -> None:
+        """In the background, rest as long as the last transaction took (see
+        ``run_forever``): a writer waiting for the lock gets it before the next one."""
+        if self.started:
+            time.sleep(min(worked_s, REST_MAX_S))

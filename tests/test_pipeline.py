@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from fleet.fix import Fix
-from fleet.models import PendingPing, Ping
+from fleet.models import Alert, PendingPing, Ping
 from fleet.pipeline import Arrival, accept_many
 from fleet.runtime import get_runtime
 from fleet.store.devices import find_device
@@ -81,3 +81,28 @@ def test_a_batch_larger_than_one_statement_is_stored_and_queued_whole(
     with runtime.db.read() as session:
         assert session.scalar(select(func.count()).select_from(PendingPing)) == 1200
         assert session.scalar(select(func.count(func.distinct(Ping.fix_time)))) == 1200
+
+
+def test_leaving_the_route_within_one_round_raises_one_off_route_alert(
+    app: Flask, device: str
+) -> None:
+    """Fixes on the route and then far from it, processed together (a backlog, a busy
+    worker): the departure inside the round still raises the alert, once."""
+    runtime = get_runtime(app)
+    route = runtime.reference.get().network()["KP-01"]
+    lons, lats = route.lonlat_at([500.0, 520.0, 540.0])
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    on = [Fix(start + timedelta(seconds=10 * i), lats[i], lons[i], speed_mps=2.0) for i in range(3)]
+    away = [
+        Fix(start + timedelta(seconds=40 + 20 * i), lats[2] + 0.0036 + 0.0002 * i, lons[2], 3.0)
+        for i in range(6)
+    ]
+    with runtime.db.write() as session:
+        ref = find_device(session, device)
+        assert ref is not None
+        accept_many(session, [Arrival(ref, list(enumerate(on + away)), datetime.now(UTC))])
+    runtime.worker.drain()
+    runtime.worker.drain()
+    with runtime.db.read() as session:
+        alerts = session.scalars(select(Alert).where(Alert.kind == "off_route")).all()
+    assert [(a.truck_id, a.route_id) for a in alerts] == [("KP-01", "KP-01")]

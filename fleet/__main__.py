@@ -1,0 +1,5 @@
+"""``python -m fleet``: the ``fleet`` command (how the server starts its processing child)."""
+
+from fleet.cli import main
+
+main()
