@@ -28,7 +28,6 @@ from fleet.models import TruckState
 from fleet.prematch import Prematched, prematch
 from fleet.reference_cache import Reference
 from fleet.snap import TraceMatch
-from fleet.store import devices as device_store
 from fleet.store import pings as ping_store
 from fleet.store.alerts import alert_json, raise_alert
 from fleet.store.devices import DeviceRef
@@ -40,9 +39,7 @@ __all__ = [
     "Accepted",
     "Arrival",
     "ProcessResult",
-    "accept",
     "accept_many",
-    "heartbeat",
     "prematch_round",
     "process_round",
 ]
@@ -55,8 +52,11 @@ BATCH = 2000
 
 @dataclass(frozen=True)
 class Accepted:
+    """A request's fixes by index in the request, and the newest fix time it stored."""
+
     stored: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+    newest: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,13 @@ class Arrival:
 
 
 def accept_many(session: Session, arrivals: list[Arrival]) -> list[Accepted]:
-    """Store the fixes not seen before and queue them, for many requests in three
+    """Store the fixes not seen before and queue them, for many requests in one or two
     statements; report each request's stored and duplicates. A fix sent by two
     requests of one group is stored once and reported stored to the first only."""
     rows = [_raw_row(a.device, fix, a.received_at) for a in arrivals for _, fix in a.fixes]
     stored = ping_store.insert_raw(session, rows)
     claimed: set[tuple[int, datetime]] = set()
-    results, touches = [], []
+    results = []
     for a in arrivals:
         mine = {
             (a.device.id, fix.time)
@@ -92,28 +92,14 @@ def accept_many(session: Session, arrivals: list[Arrival]) -> list[Accepted]:
             if (a.device.id, fix.time) in stored and (a.device.id, fix.time) not in claimed
         }
         claimed |= mine
-        newest = max((t for _, t in mine), default=None)
-        touches.append((a.device.id, a.received_at, newest))
         results.append(
             Accepted(
                 stored=[i for i, fix in a.fixes if (a.device.id, fix.time) in mine],
                 duplicates=[i for i, fix in a.fixes if (a.device.id, fix.time) not in mine],
+                newest=max((t for _, t in mine), default=None),
             )
         )
-    device_store.touch_many(session, touches)
     return results
-
-
-def accept(
-    session: Session, device: DeviceRef, fixes: Sequence[tuple[int, Fix]], received_at: datetime
-) -> Accepted:
-    """``accept_many`` for one request."""
-    return accept_many(session, [Arrival(device, fixes, received_at)])[0]
-
-
-def heartbeat(session: Session, device: DeviceRef, received_at: datetime) -> None:
-    """Contact without a position: the device is alive, nothing is stored."""
-    accept_many(session, [Arrival(device, [], received_at)])
 
 
 def process_round(

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 
 from fleet.broadcast import Broadcaster
 from fleet.commit import GroupCommit
+from fleet.contacts import Contacts
 from fleet.db import Database, open_database
 from fleet.extensions import csrf, login_manager, socketio
 from fleet.ratelimit import RateLimiter
@@ -35,6 +36,7 @@ class Runtime:
     worker: Worker = field(init=False)
     commits: GroupCommit = field(init=False)
     devices: dict[str, tuple[Any, float]] = field(default_factory=dict)
+    contacts: Contacts = field(default_factory=Contacts)
 
     def __post_init__(self) -> None:
         self.worker = Worker(self)
@@ -92,6 +94,13 @@ def run_monitor(app: Flask) -> int:
     return len(alerts)
 
 
+def _write_contacts(runtime: Runtime) -> None:
+    try:
+        runtime.contacts.flush(runtime.db)
+    except Exception:  # the database may be away: the times stay noted for the next tick
+        log.exception("could not write device contact times")
+
+
 def start_worker(app: Flask) -> None:
     """Process queued pings in the background from now on (ingestion only wakes it)."""
     runtime = get_runtime(app)
@@ -121,6 +130,7 @@ def start_flusher(app: Flask) -> None:
             socketio.sleep(interval_s)
             ticks += 1
             with app.app_context():
+                _write_contacts(runtime)
                 if ticks % every == 0:
                     run_monitor(app)
                 runtime.broadcaster.flush()

@@ -7,15 +7,17 @@ trucks forward in time so no fix repeats) and JSON batches of 1,000 fixes (a Pyt
 client on keep-alive sessions, bodies encoded before the clock starts). Durable
 fixes/s counts rows in ``pings`` afterwards, not answers. The CPU columns show who was
 busy: a server near 100 % of its one core with the load generator below that means
-the server, not the generator, set the rate. Each backend runs three times by default:
-with the server's own worker; as ``fleet serve --no-worker`` beside a ``fleet worker``
-process (``+worker``, CPU of both summed); and with nothing processing (``ingest
-only``: the acknowledging path alone, as during a burst of uploads the worker catches
-up on afterwards). The backlog is the pings acknowledged but not yet processed when the
-run ends.
+the server, not the generator, set the rate. Each backend runs four times by default:
+``fleet serve`` as it comes (processing in its child process, whose CPU is not in the
+server column); ``--inline-worker`` (processing in the server process); ``fleet serve
+--no-worker`` beside a ``fleet worker`` process (``+worker``, CPU of both summed); and
+with nothing processing (``ingest only``: the acknowledging path alone, as during a
+burst of uploads the worker catches up on afterwards). The backlog is the pings
+acknowledged but not yet processed when the run ends.
 
     .venv/bin/python simulations/bench_ingest.py [--seconds 10] [--connections 50]
-        [--backends sqlite,postgresql] [--worker inline,separate,none] [--env NAME=value]
+        [--backends sqlite,postgresql] [--worker child,inline,separate,none]
+        [--env NAME=value]
 """
 
 from __future__ import annotations
@@ -250,9 +252,10 @@ def start_bare(folder: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def split_server(base: type, *, with_worker: bool = True) -> type:
+def split_server(base: type, *, with_worker: bool = True, flag: str = "--no-worker") -> type:
     """``fleet serve --no-worker`` beside one ``fleet worker`` on the same database
-    (without ``with_worker``: nothing processes, the ingestion path alone is measured)."""
+    (without ``with_worker``: nothing processes, the ingestion path alone is measured;
+    ``flag`` ``--inline-worker`` and no worker: processing in the server process)."""
     from serverproc import FLEET
 
     @dataclass
@@ -267,7 +270,7 @@ def split_server(base: type, *, with_worker: bool = True) -> type:
                 "PYTHONUNBUFFERED": "1",
                 **self.env,
             }
-            serve = [str(FLEET), "serve", "--no-worker", "--host", "127.0.0.1"]
+            serve = [str(FLEET), "serve", flag, "--host", "127.0.0.1"]
             with self.log_path.open("ab") as log:
                 self.proc = subprocess.Popen(
                     [*serve, "--port", str(self.port)], env=env, stdout=log, stderr=log
@@ -316,11 +319,12 @@ def measure_backend(
     from serverproc import FleetServer, add_devices, count_pings
 
     server_type = {
-        "inline": FleetServer,
+        "child": FleetServer,
+        "inline": split_server(FleetServer, with_worker=False, flag="--inline-worker"),
         "separate": split_server(FleetServer),
         "none": split_server(FleetServer, with_worker=False),
     }[mode]
-    name += {"inline": "", "separate": "+worker", "none": " ingest only"}[mode]
+    name += {"child": "", "inline": " inline", "separate": "+worker", "none": " ingest only"}[mode]
     trucks = [f"KP-{i:02d}" for i in range(1, DEVICES + 1)]
     rows = []
     url = make_url()
@@ -378,9 +382,9 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="NAME=value for fleet serve")
     parser.add_argument(
         "--worker",
-        default="inline,separate,none",
-        help="inline (the server's own worker), separate (a fleet worker process), none"
-        " (nothing processes: the ingestion path alone), comma-separated",
+        default="child,inline,separate,none",
+        help="child (fleet serve as it comes), inline (--inline-worker), separate (a fleet"
+        " worker process), none (nothing processes: ingestion alone), comma-separated",
     )
     args = parser.parse_args()
     from serverproc import postgres_database, sqlite_database

@@ -65,9 +65,14 @@ def admit(
 def ingest(
     runtime: Runtime, device: DeviceRef, fixes: Sequence[tuple[int, Fix]], received_at: datetime
 ) -> Accepted:
-    """Commit the raw fixes (the acknowledgement), then have them processed."""
-    arrival = Arrival(device, fixes, received_at)
-    result: Accepted = runtime.commits.run_batched(accept_many, arrival)
+    """Commit the raw fixes (the acknowledgement), note the contact, then have the
+    fixes processed. A heartbeat (no fixes) commits nothing."""
+    result = Accepted()
+    if fixes:
+        result = runtime.commits.run_batched(accept_many, Arrival(device, fixes, received_at))
+    runtime.contacts.note(device.id, received_at, result.newest)
+    if not runtime.flusher_started:  # no server loop to write contacts: write them now
+        runtime.contacts.flush(runtime.db)
     if result.stored:
         runtime.worker.after_commit(device.truck_id)
     return result
