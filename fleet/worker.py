@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 
 #: How often an idle worker looks for pings queued by other processes.
 POLL_S = 0.5
-#: Trucks per write transaction on SQLite, whose one lock also serves ingestion: short
-#: transactions let acknowledged requests commit in between.
-TRUCKS_PER_WRITE = 2
+#: Pings per write transaction on SQLite (whole trucks; at least one).
+PINGS_PER_WRITE = 100
+#: Pings waiting that mean load: the worker then rests between rounds. A fleet's own
+#: rate (a fix a second per truck, processed as it comes) leaves a few waiting at most;
+#: a flood of fixes leaves dozens even when the worker keeps up.
+BUSY_PINGS = 20
 #: Longest rest between rounds, however long the last round took.
 REST_MAX_S = 0.5
 
@@ -79,24 +82,27 @@ class Worker:
     def drain(self, trucks: Iterable[str] | None = None) -> int:
         """Process every queued ping of ``trucks`` (default: all); returns how many.
 
-        One transaction per round covers every truck (one disk flush, not one per
-        truck); each truck runs in a savepoint, so one failing truck stays queued
-        without holding back the others.
+        A round is one transaction over many trucks (one disk flush, not one per
+        truck), up to about ``PINGS_PER_WRITE`` pings on SQLite, whose one lock also
+        serves ingestion: under load (``BUSY_PINGS`` waiting) the worker writes in short
+        transactions and rests after each (``_rest``), so acknowledged requests commit
+        in between; at light load every truck goes in one round, at once.
         """
         runtime = self.runtime
         total = 0
         while True:
             if trucks is None:
                 with runtime.db.read() as session:
-                    todo = pending_trucks(session)
+                    waiting = pending_trucks(session)
             else:
-                todo = list(trucks)
-            step = TRUCKS_PER_WRITE if runtime.db.is_sqlite else len(todo) or 1
+                waiting = [(truck_id, 0) for truck_id in trucks]
             results = []
-            for start in range(0, len(todo), step):
+            busy = sum(n for _, n in waiting) >= BUSY_PINGS
+            for chunk in _rounds(waiting, runtime.db.is_sqlite):
                 began = time.monotonic()
-                results += self._round(todo[start : start + step])
-                self._rest(time.monotonic() - began)
+                results += self._round(chunk)
+                if busy:
+                    self._rest(time.monotonic() - began)
             for result in results:
                 self.report(result)
             done = sum(r.processed for r in results)
@@ -153,3 +159,21 @@ class Worker:
         ``run_forever``): a writer waiting for the lock gets it before the next one."""
         if self.started:
             time.sleep(min(worked_s, REST_MAX_S))
+
+
+def _rounds(waiting: list[tuple[str, int]], short: bool) -> Iterator[list[str]]:
+    """The trucks of each round: all in one, or with ``short`` in rounds of about
+    ``PINGS_PER_WRITE`` waiting pings (whole trucks)."""
+    if not short:
+        yield [t for t, _ in waiting]
+        return
+    chunk: list[str] = []
+    pings = 0
+    for truck_id, count in waiting:
+        if chunk and pings + count > PINGS_PER_WRITE:
+            yield chunk
+            chunk, pings = [], 0
+        chunk.append(truck_id)
+        pings += count
+    if chunk:
+        yield chunk

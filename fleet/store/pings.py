@@ -201,15 +201,15 @@ def lock_state(session: Session, truck_id: str, *, skip_locked: bool = False) ->
     return lock_states(session, [truck_id], skip_locked=skip_locked).get(truck_id)
 
 
-def pending_trucks(session: Session, limit: int = 200) -> list[str]:
-    """Trucks with pings waiting, oldest waiting first."""
+def pending_trucks(session: Session, limit: int = 200) -> list[tuple[str, int]]:
+    """Trucks with pings waiting, with how many wait."""
     stmt = (
-        select(PendingPing.truck_id)
+        select(PendingPing.truck_id, func.count())
         .group_by(PendingPing.truck_id)
         .order_by(PendingPing.truck_id)
         .limit(limit)
     )
-    return list(session.scalars(stmt))
+    return [(truck_id, count) for truck_id, count in session.execute(stmt)]
 
 
 @dataclass(frozen=True, slots=True)
