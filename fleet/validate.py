@@ -82,6 +82,8 @@ class RawFix:
 
 def number(value: object, field_name: str) -> float:
     """A finite float from a JSON number or a decimal string; booleans are not numbers."""
+    if type(value) is float and math.isfinite(value):  # the common case, checked first
+        return value
     if isinstance(value, bool):
         raise FixError(field_name, "expected a number, got a boolean")
     if isinstance(value, str):
@@ -178,27 +180,26 @@ def validate_fix(raw: RawFix, *, received_at: datetime, rules: FixRules) -> Fix:
     """
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
-
-    def name(key: str) -> str:
-        return raw.names.get(key, key)
-
-    def optional(key: str, low: float, high: float) -> float | None:
-        value = getattr(raw, key)
-        if value is None:
-            return None
-        return _in_range(number(value, name(key)), low, high, name(key))
-
+    names = raw.names
     return Fix(
-        time=_check_time(raw.time, name("time"), received_at, rules),
-        lat=_in_range(number(raw.lat, name("lat")), -90.0, 90.0, name("lat")),
-        lon=_in_range(number(raw.lon, name("lon")), -180.0, 180.0, name("lon")),
-        speed_mps=optional("speed_mps", 0.0, rules.max_speed_mps),
-        heading_deg=optional("heading_deg", 0.0, 360.0),
-        accuracy_m=optional("accuracy_m", 0.0, math.inf),
-        altitude_m=optional("altitude_m", -math.inf, math.inf),
-        battery_pct=optional("battery_pct", 0.0, 100.0),
-        attributes=_attributes(raw.attributes),
+        time=_check_time(raw.time, names.get("time", "time"), received_at, rules),
+        lat=_in_range(number(raw.lat, names.get("lat", "lat")), -90.0, 90.0, "lat", names),
+        lon=_in_range(number(raw.lon, names.get("lon", "lon")), -180.0, 180.0, "lon", names),
+        speed_mps=_optional(raw.speed_mps, 0.0, rules.max_speed_mps, "speed_mps", names),
+        heading_deg=_optional(raw.heading_deg, 0.0, 360.0, "heading_deg", names),
+        accuracy_m=_optional(raw.accuracy_m, 0.0, math.inf, "accuracy_m", names),
+        altitude_m=_optional(raw.altitude_m, -math.inf, math.inf, "altitude_m", names),
+        battery_pct=_optional(raw.battery_pct, 0.0, 100.0, "battery_pct", names),
+        attributes=_attributes(raw.attributes) if raw.attributes else {},
     )
+
+
+def _optional(
+    value: object, low: float, high: float, key: str, names: Mapping[str, str]
+) -> float | None:
+    if value is None:
+        return None
+    return _in_range(number(value, names.get(key, key)), low, high, key, names)
 
 
 def _attributes(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def _check_time(value: object, field_name: str, received_at: datetime, rules: Fi
     return moment
 
 
-def _in_range(value: float, low: float, high: float, field_name: str) -> float:
+def _in_range(value: float, low: float, high: float, key: str, names: Mapping[str, str]) -> float:
     if not low <= value <= high:
-        raise FixError(field_name, f"{value:g} outside {low:g}..{high:g}")
+        raise FixError(names.get(key, key), f"{value:g} outside {low:g}..{high:g}")
     return value
