@@ -113,10 +113,13 @@ class GroupCommit:
             self._attempt(group, isolate=False)
         except OperationalError as exc:  # locked, full or away: no job would get through
             self._fail(self._take(group), exc)
-        except Exception:  # some job failed: again, each job in its own savepoint
-            for job in group:
-                job.error = None
-            self._isolated(group)
+        except Exception as exc:
+            if not group:  # the transaction itself could not begin: nobody gets through
+                self._fail(self._take(group), exc)
+            else:  # some job failed: again, each job in its own savepoint
+                for job in group:
+                    job.error = None
+                self._isolated(group)
         except BaseException as exc:
             self._fail(self._take(group), exc)
         self.groups += 1

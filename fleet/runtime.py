@@ -130,9 +130,9 @@ def start_flusher(app: Flask) -> None:
             socketio.sleep(interval_s)
             ticks += 1
             with app.app_context():
+                runtime.broadcaster.flush()  # first: live maps never wait for the database
                 _write_contacts(runtime)
                 if ticks % every == 0:
                     run_monitor(app)
-                runtime.broadcaster.flush()
 
     socketio.start_background_task(loop)

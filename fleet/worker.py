@@ -100,11 +100,12 @@ class Worker:
             busy = sum(n for _, n in waiting) >= BUSY_PINGS
             for chunk in _rounds(waiting, runtime.db.is_sqlite):
                 began = time.monotonic()
-                results += self._round(chunk)
+                committed = self._round(chunk)
+                for result in committed:  # reported now: a later round may fail
+                    self.report(result)
+                results += committed
                 if busy:
                     self._rest(time.monotonic() - began)
-            for result in results:
-                self.report(result)
             done = sum(r.processed for r in results)
             total += done
             if not any(r.processed >= BATCH for r in results):

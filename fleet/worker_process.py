@@ -89,7 +89,6 @@ class WorkerProcess:
         self._app = app
         self._runtime = runtime
         self._proc: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         """Start the child and the thread (a greenlet under gevent) that reads it."""
@@ -98,15 +97,15 @@ class WorkerProcess:
         threading.Thread(target=self._read_forever, daemon=True, name="worker-pipe").start()
 
     def wake(self) -> None:
-        """Tell the child that pings are queued; never fails the request that calls it."""
+        """Tell the child that pings are queued; never blocks or fails the request that
+        calls it: a full pipe already holds a wake, a closed one means the child died
+        and is being replaced."""
         proc = self._proc
         if proc is None or proc.stdin is None:
             return
         try:
-            with self._lock:
-                proc.stdin.write(b"\n")
-                proc.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):  # the child died: it is restarted
+            os.write(proc.stdin.fileno(), b"\n")
+        except (BlockingIOError, OSError, ValueError):
             pass
 
     def stop(self) -> None:
@@ -123,29 +122,45 @@ class WorkerProcess:
             if value is not None:
                 env[f"FLEET_{setting.name}"] = str(value)
         command = [sys.executable, "-m", "fleet", "worker", "--report"]
-        self._proc = subprocess.Popen(
-            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        log.info("processing in child process %d", self._proc.pid)
+        proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert proc.stdin is not None
+        os.set_blocking(proc.stdin.fileno(), False)
+        self._proc = proc
+        log.info("processing in child process %d", proc.pid)
 
     def _read_forever(self) -> None:
-        from fleet.worker import publish
-
-        while True:
+        """Publish what the child reports; when it ends, start another (and keep trying:
+        a server without its child would acknowledge pings nobody processes)."""
+        while self._proc is not None:
             proc = self._proc
-            if proc is None:
-                return
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                try:
-                    publish(self._runtime, decode_result(line))
-                except (ValueError, KeyError, TypeError):
-                    log.exception("unreadable line from the processing child: %r", line[:200])
+            try:
+                self._publish_all(proc)
+            except Exception:
+                log.exception("reading the processing child failed")
             if self._proc is not proc:  # stopped on purpose
                 return
+            proc.kill()
             log.warning("processing child exited with %s; starting another", proc.wait())
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
             time.sleep(RESTART_S)
-            self._spawn()
+            try:
+                self._spawn()
+            except Exception:
+                log.exception("could not start a processing child; retrying")
+
+    def _publish_all(self, proc: subprocess.Popen[bytes]) -> None:
+        from fleet.worker import publish
+
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                result = decode_result(line)
+            except (ValueError, KeyError, TypeError):
+                log.exception("unreadable line from the processing child: %r", line[:200])
+                continue
+            publish(self._runtime, result)
 
 
 def report_forever(app: Flask) -> None:
@@ -174,10 +189,12 @@ def report_forever(app: Flask) -> None:
 
 def _wake_on_input(wake: Any, stream: IO[bytes]) -> None:
     """Each chunk of input wakes the worker; the end of input ends the process."""
-    read = _reader(stream)
-    while read():
-        wake()
-    os._exit(0)
+    try:
+        read = _reader(stream)
+        while read():
+            wake()
+    finally:
+        os._exit(0)
 
 
 def _reader(stream: IO[bytes]) -> Any:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
 
 from fleet.commit import GroupCommit
+from fleet.db import Database
 from fleet.models import Alert
 from fleet.runtime import get_runtime
 from fleet.store.alerts import raise_alert
@@ -88,3 +91,26 @@ def test_batched_jobs_of_a_group_share_one_call(app: Flask) -> None:
     assert sorted(results) == [i * 10 for i in range(10)]
     assert sorted(i for call in calls for i in call) == list(range(10))
     assert len(calls) <= 10
+
+
+def test_a_transaction_that_cannot_begin_fails_every_waiting_job(tmp_path: Path) -> None:
+    """A connection pool that stays exhausted must answer each request with its error
+    (a 503 above), never leave it waiting for a group nobody commits."""
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=1, max_overflow=0, pool_timeout=0.2
+    )
+    commits = GroupCommit(Database(engine, sessionmaker(engine)))
+    outcome: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            commits.run(lambda session: None)
+        except BaseException as exc:  # noqa: BLE001 - the error is what is asserted
+            outcome.append(exc)
+
+    with engine.connect():  # the pool's only connection, held elsewhere
+        worker = threading.Thread(target=job, daemon=True)
+        worker.start()
+        worker.join(10)
+    assert not worker.is_alive(), "the job waited for a group that never committed"
+    assert len(outcome) == 1 and isinstance(outcome[0], PoolTimeout)

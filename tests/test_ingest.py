@@ -176,6 +176,26 @@ def test_osmand_refuses_other_methods_with_a_json_error(client: FlaskClient, dev
     assert {"GET", "POST", "PUT", "HEAD"} <= set(response.headers["Allow"].split(", "))
 
 
+def test_osmand_options_lists_the_methods(client: FlaskClient) -> None:
+    response = client.options("/osmand")
+    assert response.status_code == 200
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST", "PUT"}
+
+
+def test_osmand_body_shorter_than_declared_is_refused_and_not_stored(
+    app: Flask, client: FlaskClient, device: str
+) -> None:
+    form = f"id={device}&lat=-10.17&lon=123.6".encode()
+    response = client.post(
+        "/osmand",
+        data=form,
+        content_type="application/x-www-form-urlencoded",
+        environ_overrides={"CONTENT_LENGTH": str(len(form) + 40)},
+    )
+    assert response.status_code == 400 and response.get_json()["field"] == "body"
+    assert _ping_count(app) == 0
+
+
 def test_osmand_head_is_answered_without_a_body(client: FlaskClient) -> None:
     response = client.head("/osmand?lat=-10.17&lon=123.6")
     assert response.status_code == 400 and response.data == b""

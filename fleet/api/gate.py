@@ -7,11 +7,14 @@ devices, throttle the same way and acknowledge only after the same commit.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from fleet.api.errors import Failure
 from fleet.fix import Fix
@@ -25,6 +28,8 @@ __all__ = ["admit", "fix_rules", "ingest"]
 #: A disabled or new device takes effect within this many seconds.
 DEVICE_CACHE_S = 5.0
 DEVICE_CACHE_SIZE = 10_000
+
+log = logging.getLogger(__name__)
 
 
 def fix_rules(config: Mapping[str, Any]) -> FixRules:
@@ -70,11 +75,14 @@ def ingest(
     result = Accepted()
     if fixes:
         result = runtime.commits.run_batched(accept_many, Arrival(device, fixes, received_at))
-    runtime.contacts.note(device.id, received_at, result.newest)
-    if not runtime.flusher_started:  # no server loop to write contacts: write them now
-        runtime.contacts.flush(runtime.db)
     if result.stored:
         runtime.worker.after_commit(device.truck_id)
+    runtime.contacts.note(device.id, received_at, result.newest)
+    if not runtime.flusher_started:  # no server loop to write contacts: write them now
+        try:
+            runtime.contacts.flush(runtime.db)
+        except SQLAlchemyError:  # the fixes are stored; the times wait for the next request
+            log.warning("could not write device contact times", exc_info=True)
     return result
 
 

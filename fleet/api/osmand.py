@@ -34,6 +34,8 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 METHODS = frozenset({"GET", "POST", "PUT", "HEAD"})
 PATHS = frozenset({"/osmand", "/osmand/"})
+_ALLOW = ", ".join(sorted(METHODS | {"OPTIONS"}))
+_EMPTY = ("Content-Length", "0")
 _OK = "200 OK"
 _REASONS = {
     400: "400 BAD REQUEST",
@@ -65,10 +67,11 @@ class OsmAndEndpoint:
             return self._inner(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET")
         failure: Failure | None
+        if method == "OPTIONS":
+            start_response(_OK, [("Allow", _ALLOW), ("Content-Length", "0")])
+            return [b""]
         if method not in METHODS:
-            failure = Failure(
-                405, "method not allowed", headers={"Allow": ", ".join(sorted(METHODS))}
-            )
+            failure = Failure(405, "method not allowed", headers={"Allow": _ALLOW})
         else:
             try:
                 failure = self._handle(environ)
@@ -78,7 +81,7 @@ class OsmAndEndpoint:
                 log.exception("OsmAnd request failed")
                 failure = Failure(500, "internal error")
         if failure is None:
-            start_response(_OK, [("Content-Length", "0")])
+            start_response(_OK, [("Content-Type", "text/html; charset=utf-8"), _EMPTY])
             return [b""]
         body = json.dumps(failure.body()).encode()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
@@ -100,7 +103,7 @@ class OsmAndEndpoint:
             return body
         try:
             decoded = decode_osmand(
-                query=first_values(environ.get("QUERY_STRING", ""), "query"),
+                query=first_values(_query_text(environ), "query"),
                 body=body,
                 content_type=environ.get("CONTENT_TYPE"),
                 received_at=received_at,
@@ -122,6 +125,11 @@ class OsmAndEndpoint:
         return None
 
 
+def _query_text(environ: dict[str, Any]) -> str:
+    """The query string as text: WSGI hands it over as latin-1, devices send UTF-8."""
+    return str(environ.get("QUERY_STRING", "")).encode("latin-1").decode("utf-8", "replace")
+
+
 def _body(environ: dict[str, Any], limit: int) -> bytes | Failure:
     """The request body, or 413 beyond ``limit`` bytes, declared or sent."""
     stream = environ.get("wsgi.input")
@@ -139,6 +147,15 @@ def _body(environ: dict[str, Any], limit: int) -> bytes | Failure:
             return Failure(400, "not a byte count", "Content-Length")
         if length > limit:
             return too_large
-        return bytes(stream.read(length))
-    data = bytes(stream.read(limit + 1))
+        try:
+            data = bytes(stream.read(length))
+        except OSError:  # the client went away mid-body
+            data = b""
+        if len(data) != length:
+            return Failure(400, "body shorter than its Content-Length", "body")
+        return data
+    try:
+        data = bytes(stream.read(limit + 1))
+    except OSError:
+        return Failure(400, "body ended before its last chunk", "body")
     return too_large if len(data) > limit else data
