@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fleet.fix import Fix
@@ -62,12 +62,11 @@ _RAW_COLUMNS = (
 #: PostgreSQL: store and queue a whole group in one statement and one round trip, each
 #: column sent as one array (a multi-row VALUES of thousands of parameters costs the
 #: driver more to parse than the server to run).
-_INSERT_RAW_PG = text(
-    f"""
+_INSERT_RAW_PG = f"""
     WITH new AS (
         INSERT INTO pings ({", ".join(name for name, _ in _RAW_COLUMNS)})
         SELECT {", ".join(f"r.{name}" for name, _ in _RAW_COLUMNS[:-1])}, CAST(r.attributes AS json)
-        FROM unnest({", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _RAW_COLUMNS)})
+        FROM unnest({", ".join(f"CAST(%({name})s AS {kind}[])" for name, kind in _RAW_COLUMNS)})
             AS r({", ".join(name for name, _ in _RAW_COLUMNS)})
         ON CONFLICT (device_id, fix_time) DO NOTHING
         RETURNING id, device_id, truck_id, fix_time
@@ -77,7 +76,6 @@ _INSERT_RAW_PG = text(
     )
     SELECT device_id, fix_time FROM new
     """
-)
 
 
 def insert_raw(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, datetime]]:
@@ -143,8 +141,13 @@ _SQLITE_QUEUE = "INSERT INTO pending_pings (ping_id, truck_id, fix_time) VALUES 
 def _insert_raw_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, datetime]]:
     columns: dict[str, list[Any]] = {name: [r[name] for r in rows] for name, _ in _RAW_COLUMNS}
     columns["attributes"] = [None if a is None else json.dumps(a) for a in columns["attributes"]]
-    stored = session.connection().execute(_INSERT_RAW_PG, columns).all()
-    return {(r.device_id, r.fix_time.astimezone(UTC)) for r in stored}
+    import psycopg  # installed wherever PostgreSQL is used (the prod extra)
+
+    driver = session.connection().connection.dbapi_connection
+    assert isinstance(driver, psycopg.Connection)  # the only PostgreSQL driver configured
+    with driver.cursor(binary=True) as cursor:  # binary arrays: no per-element escaping
+        stored = cursor.execute(_INSERT_RAW_PG, columns).fetchall()
+    return {(device_id, fix_time.astimezone(UTC)) for device_id, fix_time in stored}
 
 
 def lock_states(
