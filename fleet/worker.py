@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 #: How often an idle worker looks for pings queued by other processes.
 POLL_S = 0.5
 #: Pings per write transaction on SQLite (whole trucks; at least one).
-PINGS_PER_WRITE = 100
+PINGS_PER_WRITE = 25
 #: Pings waiting that mean load: the worker then rests between rounds. A fleet's own
 #: rate (a fix a second per truck, processed as it comes) leaves a few waiting at most;
 #: a flood of fixes leaves dozens even when the worker keeps up.

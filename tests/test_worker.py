@@ -39,7 +39,7 @@ def test_acknowledged_pings_wait_for_an_external_worker(
 
 
 def test_a_backlog_of_many_trucks_is_processed_whole_in_one_drain(app: Flask) -> None:
-    """More waiting pings than one round takes (SQLite writes about 100 per round):
+    """More waiting pings than one round takes (SQLite writes about 25 per round):
     every truck's pings are snapped, none left queued."""
     runtime = get_runtime(app)
     trucks = [f"KP-{i:02d}" for i in range(1, 6)]
