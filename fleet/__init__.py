@@ -16,13 +16,15 @@ __all__ = ["create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, then extensions, then blueprints. No work at import time."""
+    settings = load_settings(overrides=config)
+    instance = settings["INSTANCE_PATH"]
     app = Flask(
         __name__,
+        instance_path=str(Path(instance).resolve()) if instance else None,
         instance_relative_config=True,
         static_folder=str(PROJECT_ROOT / "static"),
         static_url_path="/static",
     )
-    settings = load_settings(overrides=config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     settings["DATABASE_URL"] = settings["DATABASE_URL"] or _default_database(app)
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or _instance_secret(app)

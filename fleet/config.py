@@ -78,6 +78,13 @@ def _optional_text(raw: str) -> str | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
+        "INSTANCE_PATH",
+        None,
+        _optional_text,
+        "folder for the default SQLite file, the secret key and the demo's devices and login;"
+        " default instance/ beside the package",
+    ),
+    Setting(
         "DATABASE_URL", None, _text, "SQLAlchemy URL; default an SQLite file in the instance folder"
     ),
     Setting(

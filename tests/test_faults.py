@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from serverproc import (
     fix_times,
     postgres_database,
     sqlite_database,
+    wait_until,
 )
 
 from fleet._device_wire import Protocol, WireRequest, encode
@@ -277,22 +278,13 @@ def _pg_ready() -> bool:
     return subprocess.run(probe, timeout=10).returncode == 0
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step_s)
-    return condition()
-
-
 @pytest.fixture
 def postgres_comes_back() -> Iterator[None]:
     """PostgreSQL is running again after the test, whatever the test did or how it failed."""
     yield
     if not _pg_ready():
         _pg_ctl("start")
-    assert _wait(_pg_ready, 60, 0.5), "PostgreSQL did not come back"
+    assert wait_until(_pg_ready, 60, 0.5), "PostgreSQL did not come back"
 
 
 def test_postgres_restart_answers_503_and_loses_nothing(
@@ -314,7 +306,7 @@ def test_postgres_restart_answers_503_and_loses_nothing(
     time.sleep(2.0)
     up_at = time.monotonic()
     _pg_ctl("start")
-    assert _wait(_pg_ready, 30)
+    assert wait_until(_pg_ready, 30)
     fleet.join(timeout_s=60)
     probe.stop()
 
@@ -354,7 +346,7 @@ def redis() -> Iterator[str]:
     finally:
         if not _redis_up():
             subprocess.run(REDIS_START, check=True, timeout=30)
-        assert _wait(_redis_up, 30), "Redis did not come back"
+        assert wait_until(_redis_up, 30), "Redis did not come back"
 
 
 class LiveWatcher:
@@ -386,13 +378,13 @@ def test_redis_outage_keeps_ingesting_and_live_updates_resume(
     watcher = LiveWatcher(server.url)
     probe = Probe(server.url, ids[truck], truck_fixes, interval_s=0.05).start()
     try:
-        assert _wait(lambda: watcher.since(0) > 0, 10), "no live update before the outage"
+        assert wait_until(lambda: watcher.since(0) > 0, 10), "no live update before the outage"
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], timeout=10)
         down_at = time.monotonic()
         time.sleep(3.0)
         subprocess.run(REDIS_START, check=True, timeout=30)
         up_at = time.monotonic()
-        assert _wait(lambda: watcher.since(up_at) > 0, 20), server.log_tail()
+        assert wait_until(lambda: watcher.since(up_at) > 0, 20), server.log_tail()
     finally:
         probe.stop()
         watcher.client.disconnect()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from serverproc import FleetServer, add_devices, sqlite_database
+from serverproc import FleetServer, add_devices, sqlite_database, wait_until
 
 from fleet import create_app
 from fleet.broadcast import BinUpdate, LivePosition
@@ -48,15 +48,6 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
-
-
-def _wait(predicate: object, timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _alive(pid: int) -> bool:
@@ -93,19 +84,19 @@ def test_the_server_processes_in_a_child_that_is_replaced_and_dies_with_it(
             return live_fix_time() == datetime.fromtimestamp(start_s + n, UTC).isoformat()
 
         assert server.proc is not None
-        assert _wait(lambda: len(_children(server.proc.pid)) == 1)
+        assert wait_until(lambda: len(_children(server.proc.pid)) == 1, 15.0)
         [child] = _children(server.proc.pid)
         post(0)
-        assert _wait(lambda: shows(0)), server.log_tail()
+        assert wait_until(lambda: shows(0), 15.0), server.log_tail()
 
         os.kill(child, signal.SIGKILL)
         post(1)  # queued while no child runs: the next child catches up
         post(2)
-        assert _wait(lambda: [c for c in _children(server.proc.pid) if c != child])
+        assert wait_until(lambda: [c for c in _children(server.proc.pid) if c != child], 15.0)
         [successor] = [c for c in _children(server.proc.pid) if c != child]
-        assert _wait(lambda: shows(2)), server.log_tail()
+        assert wait_until(lambda: shows(2), 15.0), server.log_tail()
 
         server.kill()
-        assert _wait(lambda: not _alive(successor), 10.0), "the child outlived its server"
+        assert wait_until(lambda: not _alive(successor), 10.0), "the child outlived its server"
     finally:
         server.terminate()
