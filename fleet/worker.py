@@ -86,7 +86,7 @@ class Worker:
         truck), up to about ``PINGS_PER_WRITE`` pings on SQLite, whose one lock also
         serves ingestion: under load (``BUSY_PINGS`` waiting) the worker writes in short
         transactions and rests after each (``_rest``), so acknowledged requests commit
-        in between; at light load every truck goes in one round, at once.
+        in between; at light load the rounds follow each other without rest.
         """
         runtime = self.runtime
         total = 0
