@@ -252,34 +252,21 @@ def start_bare(folder: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def split_server(base: type, *, with_worker: bool = True, flag: str = "--no-worker") -> type:
-    """``fleet serve --no-worker`` beside one ``fleet worker`` on the same database
-    (without ``with_worker``: nothing processes, the ingestion path alone is measured;
-    ``flag`` ``--inline-worker`` and no worker: processing in the server process)."""
+def with_worker(base: type) -> type:
+    """The server type plus one ``fleet worker`` process on the same database (give the
+    server ``--no-worker``)."""
     from serverproc import FLEET
 
     @dataclass
-    class SplitServer(base):  # type: ignore[misc, valid-type]
+    class WithWorker(base):  # type: ignore[misc, valid-type]
         worker: subprocess.Popen[bytes] | None = None
 
-        def start(self, timeout_s: float = 30.0) -> SplitServer:
-            env = {
-                **os.environ,
-                "FLEET_DATABASE_URL": self.database_url,
-                "FLEET_SECRET_KEY": "serverproc",
-                "PYTHONUNBUFFERED": "1",
-                **self.env,
-            }
-            serve = [str(FLEET), "serve", flag, "--host", "127.0.0.1"]
+        def start(self, timeout_s: float = 30.0) -> WithWorker:
+            super().start(timeout_s)
             with self.log_path.open("ab") as log:
-                self.proc = subprocess.Popen(
-                    [*serve, "--port", str(self.port)], env=env, stdout=log, stderr=log
+                self.worker = subprocess.Popen(
+                    [str(FLEET), "worker"], env=self.environment(), stdout=log, stderr=log
                 )
-                if with_worker:
-                    self.worker = subprocess.Popen(
-                        [str(FLEET), "worker"], env=env, stdout=log, stderr=log
-                    )
-            self._wait_ready(timeout_s)
             return self
 
         @property
@@ -292,7 +279,7 @@ def split_server(base: type, *, with_worker: bool = True, flag: str = "--no-work
                 self.worker.terminate()
                 self.worker.wait(timeout_s)
 
-    return SplitServer
+    return WithWorker
 
 
 def backlog(url: str) -> int:
@@ -318,11 +305,12 @@ def measure_backend(
 ) -> list[Row]:
     from serverproc import FleetServer, add_devices, count_pings
 
-    server_type = {
-        "child": FleetServer,
-        "inline": split_server(FleetServer, with_worker=False, flag="--inline-worker"),
-        "separate": split_server(FleetServer),
-        "none": split_server(FleetServer, with_worker=False),
+    server_type = with_worker(FleetServer) if mode == "separate" else FleetServer
+    serve_args = {
+        "child": (),
+        "inline": ("--inline-worker",),
+        "separate": ("--no-worker",),
+        "none": ("--no-worker",),
     }[mode]
     name += {"child": "", "inline": " inline", "separate": "+worker", "none": " ingest only"}[mode]
     trucks = [f"KP-{i:02d}" for i in range(1, DEVICES + 1)]
@@ -331,7 +319,7 @@ def measure_backend(
     ids = add_devices(url, trucks)
     devices = [ids[t] for t in trucks]
     env = {**NO_LIMIT, **dict(e.split("=", 1) for e in args.env)}
-    with server_type(url, folder / f"{name}.log", env=env) as server:
+    with server_type(url, folder / f"{name}.log", env=env, serve_args=serve_args) as server:
         pids = getattr(server, "pids", [server.proc.pid])
         run_wrk(server.url, script_for(devices, 21), 2, args.connections, pids)
         before = count_pings(url)
@@ -341,7 +329,7 @@ def measure_backend(
         rows.append(replace(row, name=f"{name} OsmAnd single fix", durable_per_s=durable))
         url2 = make_url()
         ids2 = add_devices(url2, trucks[: args.batch_devices])
-    with server_type(url2, folder / f"{name}-batch.log", env=env) as server:
+    with server_type(url2, folder / f"{name}-batch.log", env=env, serve_args=serve_args) as server:
         pids = getattr(server, "pids", [server.proc.pid])
         bodies = batch_bodies(paths[: args.batch_devices], args.batches_per_device)
         devices2 = [ids2[t] for t in trucks[: args.batch_devices]]

@@ -160,6 +160,8 @@ class FleetServer:
     port: int = field(default_factory=free_port)
     osmand_port: int | None = None
     proc: subprocess.Popen[bytes] | None = None
+    #: Extra ``fleet serve`` flags (``--no-worker``, ``--inline-worker``).
+    serve_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -171,23 +173,31 @@ class FleetServer:
             raise RuntimeError("started without an OsmAnd port")
         return f"http://127.0.0.1:{self.osmand_port}"
 
-    def start(self, timeout_s: float = 30.0) -> FleetServer:
-        """Spawn the server and return once it answers HTTP; raise with its log if not."""
-        if self.osmand and self.osmand_port is None:
-            self.osmand_port = free_port()
-        args = [str(FLEET), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        if self.osmand_port is not None:
-            args += ["--osmand-port", str(self.osmand_port)]
-        env = {
+    def environment(self) -> dict[str, str]:
+        """The environment of this server's processes."""
+        return {
             **os.environ,
             "FLEET_DATABASE_URL": self.database_url,
             "FLEET_SECRET_KEY": "serverproc",
             "PYTHONUNBUFFERED": "1",
             **self.env,
         }
+
+    def start(self, timeout_s: float = 30.0) -> FleetServer:
+        """Spawn the server and return once it answers HTTP; raise with its log if not."""
+        if self.osmand and self.osmand_port is None:
+            self.osmand_port = free_port()
+        args = [str(FLEET), "serve", *self.serve_args, "--host", "127.0.0.1"]
+        args += ["--port", str(self.port)]
+        if self.osmand_port is not None:
+            args += ["--osmand-port", str(self.osmand_port)]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                args,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait_ready(timeout_s)
         return self

@@ -24,7 +24,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-__all__ = ["Failure", "database_failure", "error", "register"]
+__all__ = ["Failure", "database_failure", "error", "failure_response", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,14 @@ class Failure:
 
 
 def error(status: int, message: str, field: str | None = None, **extra: object) -> Response:
-    body: dict[str, object] = {"error": message}
-    if field is not None:
-        body["field"] = field
-    body.update(extra)
-    response = jsonify(body)
-    response.status_code = status
+    return failure_response(Failure(status, message, field), **extra)
+
+
+def failure_response(failure: Failure, **extra: object) -> Response:
+    """The Flask response of a ``Failure``: its JSON body, status and headers."""
+    response = jsonify({**failure.body(), **extra})
+    response.status_code = failure.status
+    response.headers.update(failure.headers)
     return response
 
 
@@ -102,7 +104,4 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(SQLAlchemyError)
     def database_error(exc: SQLAlchemyError) -> Response:
-        failure = database_failure(exc)
-        response = error(failure.status, failure.message, failure.field)
-        response.headers.update(failure.headers)
-        return response
+        return failure_response(database_failure(exc))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from fleet.api.errors import Failure, error
+from fleet.api.errors import Failure, error, failure_response
 from fleet.api.gate import admit, fix_rules, ingest
 from fleet.extensions import csrf_exempt
 from fleet.fix import FixError
@@ -36,9 +36,7 @@ def pings() -> Response:
     runtime = get_runtime()
     device = admit(runtime, _bearer(), request.remote_addr, _NO_DEVICE)
     if isinstance(device, Failure):
-        response = error(device.status, device.message, device.field)
-        response.headers.update(device.headers)
-        return response
+        return failure_response(device)
     try:
         decoded = decode_batch(
             request.get_data(cache=False),
