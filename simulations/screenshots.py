@@ -26,20 +26,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from serverproc import FleetServer, add_devices, sqlite_database  # noqa: E402
+from serverproc import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FleetServer,
+    add_devices,
+    sqlite_database,
+)
 
 from fleet.simrun import load_reference, run_simulation  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SERVER_ENV = {"FLEET_TILE_URL": "/static/none/{z}/{x}/{y}.png", "FLEET_HIDE_OFF_SHIFT": "false"}
 LOGIN = ("dispatcher", "screenshots-only")
 PLACE = "Oebobo"
@@ -162,7 +158,7 @@ def take_all(base_url: str, out: Path, trucks: int) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         desktop = browser.new_page(viewport={"width": 1280, "height": 800}, locale="id-ID")
         desktop.set_default_timeout(60_000)
         public_map(desktop, base_url, trucks)

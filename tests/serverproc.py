@@ -41,6 +41,18 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 FLEET = ROOT / ".venv" / "bin" / "fleet"
+#: Debian's Chromium, as .ci/run installs it, for the browser tests and screenshots.
+CHROMIUM = Path(os.environ.get("FLEET_TEST_CHROMIUM", "/usr/bin/chromium"))
+#: Headless in a container, offline: no sandbox, GPU or background traffic.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 PG_ADMIN_URL = os.environ.get(
     "FLEET_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

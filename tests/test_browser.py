@@ -18,20 +18,10 @@ from typing import Any
 
 import pytest
 import requests
-from serverproc import FleetServer, add_devices, sqlite_database
+from serverproc import CHROMIUM, CHROMIUM_ARGS, FleetServer, add_devices, sqlite_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
-CHROMIUM = Path(os.environ.get("FLEET_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SERVER_ENV = {
     "FLEET_TILE_URL": "/static/none/{z}/{x}/{y}.png",
     "FLEET_HIDE_OFF_SHIFT": "false",
