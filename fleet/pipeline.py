@@ -120,10 +120,11 @@ def process_round(
     ``prematched``: live matches from ``prematch_round``, used where still current.
     """
     states = ping_store.lock_states(session, truck_ids, skip_locked=True)
-    queued = ping_store.pending_for(session, list(states), BATCH)
     live: dict[str, TraceMatch] = {}
-    if not isolate:
-        live, queued = _match_all(reference, states, queued, prematched)
+    if isolate:
+        queued = ping_store.pending_for(session, list(states), BATCH)
+    else:
+        live, queued = _match_all(session, reference, states, prematched)
     results = []
     for truck_id, state in states.items():
         pending = queued.get(truck_id)
@@ -147,22 +148,28 @@ def prematch_round(session: Session, reference: Reference, truck_ids: Sequence[s
 
 
 def _match_all(
+    session: Session,
     reference: Reference,
     states: dict[str, TruckState],
-    queued: dict[str, list[ping_store.Queued]],
     prematched: Prematched | None,
 ) -> tuple[dict[str, TraceMatch], dict[str, list[ping_store.Queued]]]:
-    """The live fixes of every truck of the round, prematched or matched now together;
-    with the pings to process (a prematched truck's newer pings wait a round)."""
+    """The live fixes of every truck of the round, prematched or matched now together,
+    with the pings to process. Where the prematch is still current only the queue's
+    ids are read under the lock (a prematched truck's newer pings wait a round)."""
     live: dict[str, TraceMatch] = {}
-    todo = dict(queued)
-    for truck_id, pending in queued.items():
-        taken = None if prematched is None else prematched.take(states[truck_id], pending)
-        if taken is not None:
-            live[truck_id], covered = taken
-            todo[truck_id] = list(covered)
-    rest = {t: states[t] for t in queued if t not in live}
-    live.update(prematch(reference, rest, {t: queued[t] for t in rest}).matches)
+    todo: dict[str, list[ping_store.Queued]] = {}
+    rest = list(states)
+    if prematched is not None:
+        ids = ping_store.pending_ids(session, rest, BATCH)
+        for truck_id in rest:
+            taken = prematched.take(states[truck_id], ids.get(truck_id, []))
+            if taken is not None:
+                live[truck_id], covered = taken
+                todo[truck_id] = list(covered)
+        rest = [t for t in rest if t not in live and t in ids]
+    fetched = ping_store.pending_for(session, rest, BATCH)
+    todo.update(fetched)
+    live.update(prematch(reference, {t: states[t] for t in fetched}, fetched).matches)
     return live, todo
 
 

@@ -77,22 +77,27 @@ def match_live(runs: Sequence[LiveRun]) -> dict[str, TraceMatch]:
 
 @dataclass(frozen=True)
 class Prematched:
-    """Live matches with the inputs they were computed from, per truck."""
+    """Live matches with the states and queued pings they were computed from."""
 
-    inputs: Mapping[str, tuple[Any, ...]]
+    states: Mapping[str, TruckState]
+    queued: Mapping[str, Sequence[Queued]]
     matches: Mapping[str, TraceMatch]
 
     def take(
-        self, state: TruckState, queued: Sequence[Queued]
+        self, state: TruckState, queue_ids: Sequence[int]
     ) -> tuple[TraceMatch, Sequence[Queued]] | None:
         """The match and the pings it covers, if ``state`` is what it was computed from
-        and those pings still lead the queue (pings queued since wait for the next round)."""
+        and those pings still lead the truck's queue, whose ids (oldest fix first) are
+        ``queue_ids``: the pings themselves need not be read again under the lock.
+        Pings queued since wait for the next round."""
         match = self.matches.get(state.truck_id)
-        inputs = self.inputs.get(state.truck_id)
-        if match is None or inputs is None:
+        queued = self.queued.get(state.truck_id)
+        if match is None or queued is None:
             return None
-        covered = queued[: len(inputs[-1])]
-        return (match, covered) if inputs == _inputs(state, covered) else None
+        ids = [q.queue_id for q in queued]
+        if _inputs(state, ids) != _inputs(self.states[state.truck_id], queue_ids[: len(ids)]):
+            return None
+        return match, queued
 
 
 def prematch(
@@ -107,9 +112,8 @@ def prematch(
         if truck_id in states
     ]
     matches = match_live([r for r in runs if r is not None])
-    inputs = {t: _inputs(states[t], queued[t]) for t in matches}
-    return Prematched(inputs, matches)
+    return Prematched(states, queued, matches)
 
 
-def _inputs(state: TruckState, queued: Sequence[Queued]) -> tuple[Any, ...]:
-    return (state.fix_time, state.route_id, state.matcher, [q.queue_id for q in queued])
+def _inputs(state: TruckState, queue_ids: Sequence[int]) -> tuple[Any, ...]:
+    return (state.fix_time, state.route_id, state.matcher, list(queue_ids))

@@ -128,7 +128,7 @@ class Worker:
         if not isolate:  # the costly matching before the write lock, not under it
             with runtime.db.read() as session:
                 prematched = prematch_round(session, reference, trucks)
-        with runtime.db.write() as session:
+        with runtime.db.write(redoable=True) as session:
             return process_round(
                 session,
                 reference,

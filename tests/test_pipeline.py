@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from fleet.fix import Fix
 from fleet.models import Alert, PendingPing, Ping
-from fleet.pipeline import Arrival, accept_many
+from fleet.pipeline import Arrival, accept_many, prematch_round, process_round
+from fleet.prematch import prematch
 from fleet.runtime import get_runtime
 from fleet.store.devices import find_device
+from fleet.store.pings import pending_for, read_states
 
 
 def test_a_fix_sent_twice_in_one_group_is_stored_once(app: Flask, device: str) -> None:
@@ -106,3 +109,39 @@ def test_leaving_the_route_within_one_round_raises_one_off_route_alert(
     with runtime.db.read() as session:
         alerts = session.scalars(select(Alert).where(Alert.kind == "off_route")).all()
     assert [(a.truck_id, a.route_id) for a in alerts] == [("KP-01", "KP-01")]
+
+
+def test_a_late_fix_queued_after_the_prematch_is_processed_in_fix_order(
+    app: Flask, device: str
+) -> None:
+    """The worker matches before it takes the write lock; a late fix that arrives in
+    between goes ahead of the matched ones in the queue, so that match is dropped and
+    the round matches all four fixes in fix order, as if there had been no prematch."""
+    runtime = get_runtime(app)
+    reference = runtime.reference.get()
+    lons, lats = reference.network()["KP-01"].lonlat_at([270.0, 300.0, 330.0, 360.0, 390.0])
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    fixes = [Fix(start + timedelta(seconds=10 * i), lats[i], lons[i], 3.0) for i in range(5)]
+    with runtime.db.write() as session:
+        ref = find_device(session, device)
+        assert ref is not None
+        accept_many(session, [Arrival(ref, [(0, fixes[0])], start)])
+    runtime.worker.drain()
+    with runtime.db.write() as session:
+        accept_many(session, [Arrival(ref, list(enumerate(fixes[2:])), start)])
+    with runtime.db.read() as session:
+        stale = prematch_round(session, reference, ["KP-01"])
+    assert "KP-01" in stale.matches
+    with runtime.db.write() as session:
+        accept_many(session, [Arrival(ref, [(0, fixes[1])], start)])
+    with runtime.db.read() as session:
+        states = read_states(session, ["KP-01"])
+        queued = pending_for(session, ["KP-01"], 100)
+    expected = prematch(reference, states, queued).matches["KP-01"]
+    with runtime.db.write() as session:
+        [result] = process_round(session, reference, ["KP-01"], start, prematched=stale)
+    with runtime.db.read() as session:
+        progress = session.scalars(select(Ping.progress_m).order_by(Ping.fix_time)).all()[1:]
+        waiting = session.scalar(select(func.count()).select_from(PendingPing))
+    assert (result.processed, waiting) == (4, 0)
+    assert progress == pytest.approx(list(expected.progress_m), abs=1e-6)
