@@ -6,8 +6,9 @@ split a stay). A stay counts once it lasted ``min_dwell_s`` (a drive-by does not
 disposal trip is a counted stay at a processing site or the landfill; the city's aim is
 that at most 15% of trips end at the landfill, the rest handled in the kecamatan.
 
-Per ping: ``step_site`` with a ``SiteState`` per truck; per day: ``detect_site_visits``
-(vectorized lookups, same state machine, same result). Metres in EPSG:32751, POSIX
+Per round of pings: ``advance_sites`` from the ``SiteState`` kept per truck; per day:
+``detect_site_visits`` (both vectorized lookups, the same state machine, the same
+result however the fixes are split). Metres in EPSG:32751, POSIX
 seconds. Pure: Shapely and numpy only.
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "SiteVisit",
     "TripReport",
     "TripSummary",
+    "advance_sites",
     "detect_site_visits",
     "open_visit",
     "step_site",
@@ -112,14 +114,46 @@ def step_site(
     config: GeofenceConfig = DEFAULT_CONFIG,
 ) -> tuple[SiteState, SiteVisit | None]:
     """Advance one truck's state by a fix; returns the stay it just left, if it counted."""
+    state, left = advance_sites(index, state, [t_s], [x_m], [y_m], config)
+    return state, left[0] if left else None
+
+
+def advance_sites(
+    index: SiteIndex,
+    state: SiteState | None,
+    t_s: npt.ArrayLike,
+    x_m: npt.ArrayLike,
+    y_m: npt.ArrayLike,
+    config: GeofenceConfig = DEFAULT_CONFIG,
+) -> tuple[SiteState, list[SiteVisit]]:
+    """Advance one truck's state over its fixes (in time order) with two index queries
+    for all of them, not two per fix; returns the state after and the counted stays
+    left on the way. Only fixes near a site, and the first fix after each, can change
+    the state, so the state machine runs on those alone."""
     state = state or SiteState()
-    point = shapely.Point(x_m, y_m)
-    near = False
-    if state.site is not None:
-        polygon = index.sites[state.site].polygon
-        near = bool(shapely.dwithin(polygon, point, config.exit_margin_m))
-    inside = index.tree.query(point, predicate="intersects")
-    return _advance(index, state, t_s, near, int(inside.min()) if inside.size else -1, config)
+    t = np.asarray(t_s, dtype=np.float64)
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    points = shapely.points(np.asarray(x_m, np.float64)[order], np.asarray(y_m, np.float64)[order])
+    inside = np.full(t.size, len(index.sites), dtype=np.int64)
+    fix, site = index.tree.query(points, predicate="intersects")
+    np.minimum.at(inside, fix, site)
+    fix_near, site_near = index.tree.query(
+        points, predicate="dwithin", distance=config.exit_margin_m
+    )
+    near_pairs = set(zip(fix_near.tolist(), site_near.tolist(), strict=True))
+    busy = np.zeros(t.size + 1, dtype=bool)
+    busy[fix_near] = True
+    busy[1:] |= busy[:-1].copy()
+    busy[0] |= state.site is not None
+    visits = []
+    for k in np.flatnonzero(busy[: t.size]).tolist():
+        near = state.site is not None and (k, state.site) in near_pairs
+        hit = int(inside[k]) if inside[k] < len(index.sites) else -1
+        state, left = _advance(index, state, float(t[k]), near, hit, config)
+        if left is not None:
+            visits.append(left)
+    return state, visits
 
 
 def open_visit(
@@ -139,29 +173,7 @@ def detect_site_visits(
     config: GeofenceConfig = DEFAULT_CONFIG,
 ) -> list[SiteVisit]:
     """Counted stays of one truck's day track, the last one ``open`` if still there."""
-    t = np.asarray(t_s, dtype=np.float64)
-    order = np.argsort(t, kind="stable")
-    t = t[order]
-    points = shapely.points(np.asarray(x_m, np.float64)[order], np.asarray(y_m, np.float64)[order])
-    inside = np.full(t.size, len(index.sites), dtype=np.int64)
-    fix, site = index.tree.query(points, predicate="intersects")
-    np.minimum.at(inside, fix, site)
-    fix_near, site_near = index.tree.query(
-        points, predicate="dwithin", distance=config.exit_margin_m
-    )
-    near_pairs = set(zip(fix_near.tolist(), site_near.tolist(), strict=True))
-    # Only fixes near a site, and the first fix after each, can change the state.
-    busy = np.zeros(t.size + 1, dtype=bool)
-    busy[fix_near] = True
-    busy[1:] |= busy[:-1].copy()
-    visits = []
-    state = SiteState()
-    for k in np.flatnonzero(busy[: t.size]).tolist():
-        near = state.site is not None and (k, state.site) in near_pairs
-        hit = int(inside[k]) if inside[k] < len(index.sites) else -1
-        state, left = _advance(index, state, float(t[k]), near, hit, config)
-        if left is not None:
-            visits.append(left)
+    state, visits = advance_sites(index, None, t_s, x_m, y_m, config)
     last = open_visit(index, state, config)
     return visits + ([last] if last is not None else [])
 

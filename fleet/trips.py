@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fleet.coverage import wita_date
 from fleet.geo import to_metric
-from fleet.geofence import Site, SiteIndex, SiteState, SiteVisit, open_visit, step_site
+from fleet.geofence import Site, SiteIndex, SiteState, SiteVisit, advance_sites, open_visit
 from fleet.models import SiteVisit as SiteVisitRow
 from fleet.models import TruckState
 from fleet.reference_cache import Reference, SiteInfo
@@ -54,16 +54,13 @@ def record_trips(
     index = reference.site_index()
     current = SiteState(**state.geofence) if state.geofence else None
     x, y = to_metric([s.fix.lon for s in newer], [s.fix.lat for s in newer])
-    rows: list[dict[str, Any]] = []
-    for s, xi, yi in zip(newer, x, y, strict=True):
-        current, left = step_site(index, current, s.fix.time.timestamp(), float(xi), float(yi))
-        if left is not None:
-            rows.append(_row(state.truck_id, left))
-    if current is not None:
-        ongoing = open_visit(index, current)
-        if ongoing is not None:
-            rows.append(_row(state.truck_id, ongoing))
-        state.geofence = asdict(current)
+    t = [s.fix.time.timestamp() for s in newer]
+    current, left = advance_sites(index, current, t, x, y)
+    rows: list[dict[str, Any]] = [_row(state.truck_id, visit) for visit in left]
+    ongoing = open_visit(index, current)
+    if ongoing is not None:
+        rows.append(_row(state.truck_id, ongoing))
+    state.geofence = asdict(current)
     if rows:
         upsert(session, SiteVisitRow, rows, ["truck_id", "site_id", "entered_at"], ["left_at"])
 

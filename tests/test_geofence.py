@@ -14,6 +14,7 @@ from fleet.geofence import (
     SiteIndex,
     SiteState,
     SiteVisit,
+    advance_sites,
     detect_site_visits,
     open_visit,
     step_site,
@@ -147,3 +148,30 @@ def test_incremental_equals_full(fixes: list[tuple[float, float]]) -> None:
     x = X0 + np.array([x for _, x in fixes])
     y = np.full(t.size, Y0 + 40.0)
     assert incremental(t, x, y) == detect_site_visits(SITES, t, x, y)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([1.0, 5.0, 30.0]), st.floats(-200, 4300)),
+        min_size=1,
+        max_size=80,
+    ),
+    st.lists(st.integers(1, 80), min_size=1, max_size=20),
+)
+def test_rounds_of_any_size_equal_the_whole_day(
+    fixes: list[tuple[float, float]], cuts: list[int]
+) -> None:
+    """The worker advances each truck over whatever pings one round took."""
+    t = T0 + np.cumsum([dt for dt, _ in fixes])
+    x = X0 + np.array([x for _, x in fixes])
+    y = np.full(t.size, Y0 + 40.0)
+    bounds = sorted({0, t.size, *(c for c in cuts if c < t.size)})
+    state: SiteState | None = None
+    visits: list[SiteVisit] = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        state, left = advance_sites(SITES, state, t[a:b], x[a:b], y[a:b])
+        visits += left
+    assert state is not None
+    last = open_visit(SITES, state)
+    assert visits + ([last] if last is not None else []) == detect_site_visits(SITES, t, x, y)

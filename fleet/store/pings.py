@@ -276,10 +276,14 @@ def save_snapped(
 ) -> None:
     """Write each ping's snapped result and take it off the queue, in one transaction."""
     connection = session.connection()
-    if snapped and connection.dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite":
         params = [tuple(row[name] for name in _SNAP_COLUMNS) + (row["ping_id"],) for row in snapped]
-        connection.exec_driver_sql(_SQLITE_SAVE_SNAP, params)
-    elif snapped:
+        if params:
+            connection.exec_driver_sql(_SQLITE_SAVE_SNAP, params)
+        if queue_ids:
+            connection.exec_driver_sql(_SQLITE_UNQUEUE, [(q,) for q in queue_ids])
+        return
+    if snapped:
         connection.execute(_SAVE_SNAP, list(snapped))
     if queue_ids:
         connection.execute(delete(_PENDING).where(_PENDING.c.id.in_(list(queue_ids))))
@@ -366,7 +370,9 @@ _SAVE_SNAP = (
     .values({name: bindparam(name) for name in _SNAP_COLUMNS})
 )
 #: On SQLite the id alone is the row, and plain values need none of SQLAlchemy's
-#: per-row processing, which cost several times the update (under the write lock).
+#: per-row processing and statement building, which cost several times the statements
+#: themselves (under the write lock).
+_SQLITE_UNQUEUE = "DELETE FROM pending_pings WHERE id = ?"
 _SQLITE_SAVE_SNAP = (
     f"UPDATE pings SET {', '.join(f'{name} = ?' for name in _SNAP_COLUMNS)} WHERE id = ?"
 )
