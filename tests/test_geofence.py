@@ -135,14 +135,14 @@ def test_incremental_equals_full_on_the_day() -> None:
     assert incremental(*track) == detect_site_visits(SITES, *track)
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.sampled_from([1.0, 5.0, 30.0]), st.floats(-200, 4300)),
-        min_size=1,
-        max_size=80,
-    )
+#: A truck's fixes: (seconds since the previous, x offset m) along a line past the sites.
+FIXES = st.lists(
+    st.tuples(st.sampled_from([1.0, 5.0, 30.0]), st.floats(-200, 4300)), min_size=1, max_size=80
 )
+
+
+@settings(max_examples=60, deadline=None)
+@given(FIXES)
 def test_incremental_equals_full(fixes: list[tuple[float, float]]) -> None:
     t = T0 + np.cumsum([dt for dt, _ in fixes])
     x = X0 + np.array([x for _, x in fixes])
@@ -151,14 +151,7 @@ def test_incremental_equals_full(fixes: list[tuple[float, float]]) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.sampled_from([1.0, 5.0, 30.0]), st.floats(-200, 4300)),
-        min_size=1,
-        max_size=80,
-    ),
-    st.lists(st.integers(1, 80), min_size=1, max_size=20),
-)
+@given(FIXES, st.lists(st.integers(1, 80), min_size=1, max_size=20))
 def test_rounds_of_any_size_equal_the_whole_day(
     fixes: list[tuple[float, float]], cuts: list[int]
 ) -> None:
