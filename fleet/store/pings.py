@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from fleet.fix import Fix
 from fleet.models import Base, PendingPing, Ping, TruckState
+from fleet.store.pgarray import array_literal
 from fleet.store.upsert import insert_ignore
 
 __all__ = [
@@ -61,8 +62,8 @@ _RAW_COLUMNS = (
     ("attributes", "text"),
 )
 #: PostgreSQL: store and queue a whole group in one statement and one round trip, each
-#: column sent as one array (a multi-row VALUES of thousands of parameters costs the
-#: driver more to parse than the server to run).
+#: column sent as one array literal (a multi-row VALUES of thousands of parameters, or
+#: arrays the driver builds element by element, cost the driver more than the server).
 _INSERT_RAW_PG = f"""
     WITH new AS (
         INSERT INTO pings ({", ".join(name for name, _ in _RAW_COLUMNS)})
@@ -140,14 +141,11 @@ _SQLITE_QUEUE = "INSERT INTO pending_pings (ping_id, truck_id, fix_time) VALUES 
 
 
 def _insert_raw_pg(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, datetime]]:
+    """Each column goes as the text of one array (``fleet.store.pgarray``)."""
     columns: dict[str, list[Any]] = {name: [r[name] for r in rows] for name, _ in _RAW_COLUMNS}
     columns["attributes"] = [None if a is None else json.dumps(a) for a in columns["attributes"]]
-    import psycopg  # installed wherever PostgreSQL is used (the prod extra)
-
-    driver = session.connection().connection.dbapi_connection
-    assert isinstance(driver, psycopg.Connection)  # the only PostgreSQL driver configured
-    with driver.cursor(binary=True) as cursor:  # binary arrays: no per-element escaping
-        stored = cursor.execute(_INSERT_RAW_PG, columns).fetchall()
+    params = {name: array_literal(columns[name], kind) for name, kind in _RAW_COLUMNS}
+    stored = session.connection().exec_driver_sql(_INSERT_RAW_PG, params).all()
     return {(device_id, fix_time.astimezone(UTC)) for device_id, fix_time in stored}
 
 
