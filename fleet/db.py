@@ -44,8 +44,6 @@ class Database:
     engine: Engine
     _sessions: sessionmaker[Session]
     _write_lock: Any = field(default_factory=threading.Lock)
-    #: SQLite's synchronous mode for writes that must survive power loss.
-    synchronous: str = "FULL"
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,15 +58,16 @@ class Database:
         On SQLite its commit then skips the disk flush, which shortens the time it holds
         the one write lock that acknowledging requests wait for. WAL keeps commits in
         order, so the next flushed commit makes it durable too; a power cut before that
-        loses it whole, never in part.
+        loses it whole, never in part (what it had broadcast, such as an alert, may then
+        be sent again when it is redone).
         """
         if not self.is_sqlite:
             with self._sessions.begin() as session:
                 yield session
             return
-        level = _redoable_level(self.synchronous) if redoable else self.synchronous
+        kind = "redoable" if redoable else "durable"
         with self._write_lock, self._sessions.begin() as session:
-            session.connection(execution_options={"fleet_write": level})
+            session.connection(execution_options={"fleet_write": kind})
             yield session
 
     @contextmanager
@@ -80,39 +79,45 @@ class Database:
 
 def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_S * 1000:.0f}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
+        record.info["fleet_wal"] = str(mode).lower() == "wal"
+        record.info["fleet_synchronous"] = synchronous
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        level = conn.get_execution_options().get("fleet_write")
-        if level:
-            _begin_immediate(conn, level)
+        kind = conn.get_execution_options().get("fleet_write")
+        info = conn.connection.info
+        level = synchronous
+        if kind == "redoable" and info.get("fleet_wal"):
+            level = _redoable_level(synchronous)
+        if info.get("fleet_synchronous") != level:  # SQLite refuses it inside a transaction
+            conn.connection.dbapi_connection.execute(f"PRAGMA synchronous={level}")
+            info["fleet_synchronous"] = level
+        if kind:
+            _begin_immediate(conn)
         else:
             conn.exec_driver_sql("BEGIN")
 
 
 def _redoable_level(synchronous: str) -> str:
     """NORMAL for redoable writes: in WAL it keeps a commit through a crash of the
-    process but not of the machine; OFF stays OFF."""
+    process but not of the machine, and a lost commit is lost whole (WAL replays only
+    whole transactions, in order); OFF stays OFF. Without WAL (a database in memory)
+    writes keep the configured level."""
     return "OFF" if synchronous == "OFF" else "NORMAL"
 
 
-def _begin_immediate(conn: Any, synchronous: str) -> None:
+def _begin_immediate(conn: Any) -> None:
     """Take the write lock, sleeping between tries (a greenlet switch under gevent)
-    while another process holds it; fails as SQLite would after ``SQLITE_BUSY_S``.
-    ``synchronous`` is set first: SQLite refuses to change it inside a transaction."""
+    while another process holds it; fails as SQLite would after ``SQLITE_BUSY_S``."""
     raw = conn.connection.dbapi_connection
-    info = conn.connection.info
-    if info.get("fleet_synchronous") != synchronous:
-        raw.execute(f"PRAGMA synchronous={synchronous}")
-        info["fleet_synchronous"] = synchronous
     deadline = time.monotonic() + SQLITE_BUSY_S
     delay_s, most_s = _LOCK_RETRY_S
     raw.execute("PRAGMA busy_timeout=0")
@@ -144,9 +149,8 @@ def open_database(url: str, *, sqlite_synchronous: str = "FULL", check: bool = T
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError, ModuleNotFoundError) as exc:
         raise ConfigError(f"FLEET_DATABASE_URL: {exc}") from None
-    synchronous = sqlite_synchronous.upper()
     if engine.dialect.name == "sqlite":
-        _sqlite_pragmas(engine, synchronous)
+        _sqlite_pragmas(engine, sqlite_synchronous.upper())
     if check:
         try:
             with engine.connect() as conn:
@@ -156,4 +160,4 @@ def open_database(url: str, *, sqlite_synchronous: str = "FULL", check: bool = T
             safe = parsed.render_as_string(hide_password=True)
             raise ConfigError(f"FLEET_DATABASE_URL: cannot connect to {safe}: {reason}") from None
     sessions = sessionmaker(engine, expire_on_commit=False)
-    return Database(engine, sessions, synchronous=synchronous)
+    return Database(engine, sessions)

@@ -94,8 +94,8 @@ class Prematched:
         queued = self.queued.get(state.truck_id)
         if match is None or queued is None:
             return None
-        ids = [q.queue_id for q in queued]
-        if _inputs(state, ids) != _inputs(self.states[state.truck_id], queue_ids[: len(ids)]):
+        then = _inputs(self.states[state.truck_id], [q.queue_id for q in queued])
+        if then != _inputs(state, queue_ids[: len(queued)]):
             return None
         return match, queued
 

@@ -34,6 +34,19 @@ def test_acknowledged_writes_flush_and_redoable_ones_do_not(sqlite_db: Database)
     assert _synchronous(sqlite_db, redoable=False) == FULL  # back for the next acknowledgement
 
 
+def test_a_plain_transaction_after_a_redoable_one_flushes_again(sqlite_db: Database) -> None:
+    """Migrations and other writers that begin outside ``write`` get the configured level."""
+    assert _synchronous(sqlite_db, redoable=True) == NORMAL
+    with sqlite_db.engine.begin() as conn:
+        assert conn.execute(text("PRAGMA synchronous")).scalar_one() == FULL
+
+
+def test_without_wal_redoable_writes_keep_flushing() -> None:
+    """Only WAL loses an unflushed commit whole; a database in memory has no WAL."""
+    memory = open_database("sqlite://")
+    assert _synchronous(memory, redoable=True) == FULL
+
+
 def test_a_configured_level_is_kept_for_acknowledged_writes(tmp_path: Path) -> None:
     off = open_database(f"sqlite:///{tmp_path / 'off.db'}", sqlite_synchronous="off")
     assert _synchronous(off, redoable=True) == OFF
@@ -42,10 +55,11 @@ def test_a_configured_level_is_kept_for_acknowledged_writes(tmp_path: Path) -> N
     assert _synchronous(extra, redoable=False) == 3
 
 
-def test_a_redoable_commit_survives_the_process_dying_at_once(
+def test_a_redoable_commit_survives_its_process_being_killed(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    """No close, no checkpoint: the rows are in the WAL and the next reader sees them."""
+    """No close, no checkpoint, no flush: the rows are in the WAL and the next reader
+    sees them (what a redoable commit may lose is a power cut's, not a crash's)."""
     script = textwrap.dedent(
         f"""
         import os
@@ -70,7 +84,16 @@ def test_a_failed_redoable_write_leaves_nothing(sqlite_db: Database) -> None:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
 
 
-def test_postgresql_writes_ignore_the_flag(postgres_url: str) -> None:
+def test_postgresql_commits_redoable_writes_as_any_other(postgres_url: str) -> None:
     db = open_database(postgres_url)
+    with db.write() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS redoable_probe (n integer)"))
+        session.execute(text("DELETE FROM redoable_probe"))
+    with pytest.raises(RuntimeError), db.write(redoable=True) as session:
+        session.execute(text("INSERT INTO redoable_probe VALUES (1)"))
+        raise RuntimeError("processing failed half-way")
     with db.write(redoable=True) as session:
-        assert session.execute(text("SELECT 1")).scalar_one() == 1
+        session.execute(text("INSERT INTO redoable_probe VALUES (2)"))
+    with db.read() as session:
+        assert session.execute(text("SELECT n FROM redoable_probe")).scalars().all() == [2]
+    db.engine.dispose()

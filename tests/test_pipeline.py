@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -12,8 +13,8 @@ from fleet.fix import Fix
 from fleet.models import Alert, PendingPing, Ping
 from fleet.pipeline import Arrival, accept_many, prematch_round, process_round
 from fleet.prematch import prematch
-from fleet.runtime import get_runtime
-from fleet.store.devices import find_device
+from fleet.runtime import Runtime, get_runtime
+from fleet.store.devices import DeviceRef, find_device
 from fleet.store.pings import pending_for, read_states
 
 
@@ -117,31 +118,72 @@ def test_a_late_fix_queued_after_the_prematch_is_processed_in_fix_order(
     """The worker matches before it takes the write lock; a late fix that arrives in
     between goes ahead of the matched ones in the queue, so that match is dropped and
     the round matches all four fixes in fix order, as if there had been no prematch."""
-    runtime = get_runtime(app)
+    runtime, ref, fixes = _started_truck(app, device, 4)
     reference = runtime.reference.get()
-    lons, lats = reference.network()["KP-01"].lonlat_at([270.0, 300.0, 330.0, 360.0, 390.0])
-    start = datetime.now(UTC) - timedelta(minutes=10)
-    fixes = [Fix(start + timedelta(seconds=10 * i), lats[i], lons[i], 3.0) for i in range(5)]
-    with runtime.db.write() as session:
-        ref = find_device(session, device)
-        assert ref is not None
-        accept_many(session, [Arrival(ref, [(0, fixes[0])], start)])
-    runtime.worker.drain()
-    with runtime.db.write() as session:
-        accept_many(session, [Arrival(ref, list(enumerate(fixes[2:])), start)])
+    _store(runtime, ref, fixes[2:])
     with runtime.db.read() as session:
         stale = prematch_round(session, reference, ["KP-01"])
     assert "KP-01" in stale.matches
-    with runtime.db.write() as session:
-        accept_many(session, [Arrival(ref, [(0, fixes[1])], start)])
+    _store(runtime, ref, fixes[1:2])
     with runtime.db.read() as session:
         states = read_states(session, ["KP-01"])
         queued = pending_for(session, ["KP-01"], 100)
     expected = prematch(reference, states, queued).matches["KP-01"]
     with runtime.db.write() as session:
-        [result] = process_round(session, reference, ["KP-01"], start, prematched=stale)
+        [result] = process_round(session, reference, ["KP-01"], fixes[0].time, prematched=stale)
     with runtime.db.read() as session:
         progress = session.scalars(select(Ping.progress_m).order_by(Ping.fix_time)).all()[1:]
         waiting = session.scalar(select(func.count()).select_from(PendingPing))
     assert (result.processed, waiting) == (4, 0)
     assert progress == pytest.approx(list(expected.progress_m), abs=1e-6)
+
+
+def test_a_current_prematch_is_used_and_pings_queued_since_wait_a_round(
+    app: Flask, device: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the write lock the round reads only the queue's ids when the match made
+    before it still holds; a fix queued after that match waits for the next round."""
+    runtime, ref, fixes = _started_truck(app, device, 3)
+    reference = runtime.reference.get()
+    _store(runtime, ref, fixes[1:3])
+    with runtime.db.read() as session:
+        current = prematch_round(session, reference, ["KP-01"])
+    _store(runtime, ref, fixes[3:])
+    reads: list[list[str]] = []
+
+    def counted(session: Any, truck_ids: list[str], limit: int) -> Any:
+        reads.append(list(truck_ids))
+        return pending_for(session, truck_ids, limit)
+
+    monkeypatch.setattr("fleet.pipeline.ping_store.pending_for", counted)
+    with runtime.db.write() as session:
+        [result] = process_round(session, reference, ["KP-01"], fixes[0].time, prematched=current)
+    with runtime.db.read() as session:
+        waiting = session.scalars(select(PendingPing.fix_time)).all()
+    assert reads == [[]]  # no truck's pings read again under the lock
+    assert result.processed == 2
+    assert waiting == [fixes[3].time]
+
+
+def _started_truck(app: Flask, device: str, more: int) -> tuple[Runtime, DeviceRef, list[Fix]]:
+    """KP-01's first fix stored and processed, and ``more`` fixes after it along the
+    route (30 m and 10 s apart), not yet stored."""
+    runtime = get_runtime(app)
+    lons, lats = (
+        runtime.reference.get()
+        .network()["KP-01"]
+        .lonlat_at([270.0 + 30.0 * i for i in range(more + 1)])
+    )
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    fixes = [Fix(start + timedelta(seconds=10 * i), lats[i], lons[i], 3.0) for i in range(more + 1)]
+    with runtime.db.read() as session:
+        ref = find_device(session, device)
+    assert ref is not None
+    _store(runtime, ref, fixes[:1])
+    runtime.worker.drain()
+    return runtime, ref, fixes
+
+
+def _store(runtime: Runtime, ref: DeviceRef, fixes: list[Fix]) -> None:
+    with runtime.db.write() as session:
+        accept_many(session, [Arrival(ref, list(enumerate(fixes)), fixes[0].time)])

@@ -39,7 +39,7 @@ def array_literal(values: Sequence[object], kind: str) -> str:
 
 
 def _time(value: object) -> str:
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
         raise ValueError(f"timestamptz needs an aware datetime, got {value!r}")
     return value.isoformat()
 

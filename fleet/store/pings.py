@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fleet.fix import Fix
@@ -227,6 +227,28 @@ def pending_for(session: Session, truck_ids: Sequence[str], limit: int) -> dict[
     """Each truck's waiting pings (at most ``limit``), oldest fix first: one query."""
     if not truck_ids:
         return {}
+    stmt = _waiting(truck_ids, limit).add_columns(*_FIX_COLUMNS)
+    out: dict[str, list[Queued]] = {}
+    for r in session.execute(stmt).all():
+        fix = Fix(r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+        out.setdefault(r[1], []).append(Queued(r[0], r[2], fix))
+    return out
+
+
+def pending_ids(session: Session, truck_ids: Sequence[str], limit: int) -> dict[str, list[int]]:
+    """The queue ids of exactly what ``pending_for`` would return, without the fixes:
+    enough to tell whether a match made from an earlier read still holds."""
+    if not truck_ids:
+        return {}
+    out: dict[str, list[int]] = {}
+    for queue_id, truck_id in session.execute(_waiting(truck_ids, limit)).all():
+        out.setdefault(truck_id, []).append(queue_id)
+    return out
+
+
+def _waiting(truck_ids: Sequence[str], limit: int) -> Select[int, str]:
+    """The trucks' first ``limit`` queue rows by fix time, with their stored pings:
+    (queue id, truck id) per row, in order; the caller adds the columns it needs."""
     q = _PENDING.c
     rank = (
         func.row_number().over(partition_by=q.truck_id, order_by=(q.fix_time, q.id)).label("rank")
@@ -237,36 +259,12 @@ def pending_for(session: Session, truck_ids: Sequence[str], limit: int) -> dict[
         .subquery()
     )
     p = _PINGS.c
-    stmt = (
-        select(waiting.c.id, waiting.c.truck_id, *_FIX_COLUMNS)
+    return (
+        select(waiting.c.id, waiting.c.truck_id)
         .join(_PINGS, (p.id == waiting.c.ping_id) & (p.fix_time == waiting.c.fix_time))
         .where(waiting.c.rank <= limit)
         .order_by(waiting.c.truck_id, waiting.c.rank)
     )
-    out: dict[str, list[Queued]] = {}
-    for r in session.execute(stmt).all():
-        fix = Fix(r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
-        out.setdefault(r[1], []).append(Queued(r[0], r[2], fix))
-    return out
-
-
-def pending_ids(session: Session, truck_ids: Sequence[str], limit: int) -> dict[str, list[int]]:
-    """Each truck's waiting queue ids (at most ``limit``), in ``pending_for``'s order:
-    read from the queue's index alone."""
-    if not truck_ids:
-        return {}
-    q = _PENDING.c
-    stmt = (
-        select(q.truck_id, q.id)
-        .where(q.truck_id.in_(list(truck_ids)))
-        .order_by(q.truck_id, q.fix_time, q.id)
-    )
-    out: dict[str, list[int]] = {}
-    for truck_id, queue_id in session.execute(stmt).all():
-        ids = out.setdefault(truck_id, [])
-        if len(ids) < limit:
-            ids.append(queue_id)
-    return out
 
 
 def save_snapped(
