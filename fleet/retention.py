@@ -57,7 +57,7 @@ def maintain(
     dropped: list[str] = []
     archived: list[Path] = []
     if partitioned and cutoff is not None:
-        dropped, archived = _drop_partitions(db, cutoff, archive_dir)
+        dropped, archived = _drop_partitions(db, cutoff, tz, archive_dir)
     deleted, more = _delete_rows(db, tz, cutoff, archive_dir) if cutoff else (0, [])
     created = _create_partitions(db, tz, today, ahead_days, cutoff) if partitioned else []
     return MaintenanceReport(tuple(created), tuple(dropped), deleted, tuple(archived + more))
@@ -68,7 +68,7 @@ def _archive_path(archive_dir: Path, day: date) -> Path:
 
 
 def _drop_partitions(
-    db: Database, cutoff: date, archive_dir: Path | None
+    db: Database, cutoff: date, tz: ZoneInfo, archive_dir: Path | None
 ) -> tuple[list[str], list[Path]]:
     with db.read() as session:
         days = partitions.partition_days(session)
@@ -82,6 +82,7 @@ def _drop_partitions(
                 partitions.archive_partition(session, name, path)
             archived.append(path)
         with db.write() as session:
+            partitions.forget_queued(session, *day_bounds(day, tz))
             partitions.drop_partition(session, name)
         dropped.append(name)
     return dropped, archived

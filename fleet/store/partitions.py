@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, delete, func, select, text
 from sqlalchemy.orm import Session
 
-from fleet.models import Ping
+from fleet.models import PendingPing, Ping
 from fleet.store.queries import day_bounds
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "default_days",
     "delete_pings",
     "drop_partition",
+    "forget_queued",
     "is_partitioned",
     "oldest_ping_day",
     "partition_days",
@@ -134,11 +135,21 @@ def oldest_ping_day(session: Session, tz: ZoneInfo) -> date | None:
 
 
 def delete_pings(session: Session, start: datetime, end: datetime) -> int:
-    """Delete pings with ``start <= fix_time < end``; returns how many went."""
+    """Delete pings with ``start <= fix_time < end``, queued ones from the queue too;
+    returns how many pings went."""
+    forget_queued(session, start, end)
     stmt = delete(Ping).where(Ping.fix_time >= start, Ping.fix_time < end)
     result = session.execute(stmt, execution_options={"synchronize_session": False})
     assert isinstance(result, CursorResult)  # a DELETE's result; only the type hint is wider
     return result.rowcount
+
+
+def forget_queued(session: Session, start: datetime, end: datetime) -> None:
+    """Take pings with ``start <= fix_time < end`` off the processing queue: retention
+    removes them before any worker processed them (one that was down that long), and a
+    queue row without its ping would wait forever."""
+    stmt = delete(PendingPing).where(PendingPing.fix_time >= start, PendingPing.fix_time < end)
+    session.execute(stmt, execution_options={"synchronize_session": False})
 
 
 def archive_pings(session: Session, start: datetime, end: datetime, path: Path) -> int:
