@@ -99,7 +99,7 @@ def _prepare(route: RouteGeometry, fixes: TraceFixes, cfg: SnapConfig) -> _Prepa
         .T
     )
     lane = Lane(
-        route.length_m, t, sig, _speeds(fixes.speed_mps, n), near,
+        route.length_m, t, sig, _speeds(fixes.speed_mps, n, cfg), near,
         cands.fix, cands.progress_m, cands.offset_m, block,
     )  # fmt: skip
     return _Prepared(route, fixes, t, x, y, lane)
@@ -197,8 +197,10 @@ def _sigmas(accuracy_m: npt.ArrayLike | None, n: int, cfg: SnapConfig) -> FloatA
     return np.where(np.isnan(acc), cfg.sigma_m, np.maximum(acc, cfg.min_sigma_m))
 
 
-def _speeds(speed_mps: npt.ArrayLike | None, n: int) -> FloatArray:
+def _speeds(speed_mps: npt.ArrayLike | None, n: int, cfg: SnapConfig) -> FloatArray:
+    """Reported speeds as ``snap._speed`` takes each: -1 for none, 0 at a standstill."""
     if speed_mps is None:
         return np.full(n, -1.0)
     spd = np.asarray(speed_mps, dtype=float)
+    spd = np.where((spd >= 0.0) & (spd < cfg.standstill_mps), 0.0, spd)
     return np.where(np.isnan(spd), -1.0, spd)

@@ -40,6 +40,10 @@ class SnapConfig:
     speed_sd_share: float = 0.05
     reverse_cost_per_m: float = 0.2
     reverse_tolerance_mps: float = 1.0
+    #: Reported speeds below this are a standing truck's GPS jitter (a few tenths of a
+    #: m/s, never negative, so never averaging out): taken as 0, else the filter
+    #: integrates them into metres of creep through a junction during a bin stop.
+    standstill_mps: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)

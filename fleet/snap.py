@@ -93,7 +93,7 @@ class Matcher:
             return found[0]
 
         near = is_near(window[1], everywhere, far_m)
-        speed = _speed(speed_mps)
+        speed = _speed(speed_mps, cfg)
         kept = next_hyps(hyps, window, everywhere, t_s, sigma, speed, near, route.length_m, cfg)
         prior = None if state is None else (state.on_route, state.far_run, state.near_run)
         on, far_run, near_run, conf = flags(kept, near, prior, sigma, cfg)
@@ -151,11 +151,13 @@ def _sigma(accuracy_m: float | None, cfg: SnapConfig) -> float:
     return max(float(accuracy_m), cfg.min_sigma_m)
 
 
-def _speed(speed_mps: float | None) -> float:
-    """Reported ground speed, or -1.0 when the device sent none."""
+def _speed(speed_mps: float | None, cfg: SnapConfig) -> float:
+    """Reported ground speed, 0.0 below ``standstill_mps``, or -1.0 when the device
+    sent none (as ``_snap_trace._speeds`` for a whole trace)."""
     if speed_mps is None or not speed_mps == speed_mps:
         return -1.0
-    return float(speed_mps)
+    speed = float(speed_mps)
+    return 0.0 if 0.0 <= speed < cfg.standstill_mps else speed
 
 
 def match_trace(

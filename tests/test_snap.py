@@ -227,6 +227,24 @@ def run_with_speed(route, t, truth, sigma_m, seed, accuracy_m=None):
     return out
 
 
+def test_a_truck_at_a_bin_stop_does_not_creep_through_the_junction():
+    """A parked device reports a few tenths of a m/s of jitter, never negative: taken at
+    face value it moved the truck metres along a two-minute stop, onto the next street."""
+    corner = make_route([(0.0, 0.0), (200.0, 0.0), (200.0, 200.0)])
+    t = np.arange(0.0, 180.0, 1.0)
+    truth = np.where(t < 60.0, t * 197.0 / 60.0, 197.0)  # stops 3 m before the corner
+    lon, lat = fixes_along(corner, truth, sigma_m=5.0, seed=3)
+    jitter = np.random.default_rng(4).uniform(0.0, 0.4, t.size)
+    speed = np.where(t < 60.0, 197.0 / 60.0, jitter)
+    matcher, state, stopped = Matcher(corner), None, []
+    for k in range(t.size):
+        state, res = matcher.step(state, float(t[k]), float(lon[k]), float(lat[k]), float(speed[k]))
+        if t[k] >= 90.0:
+            stopped.append(res.progress_m)
+    assert max(stopped) < 200.0  # never round the corner while parked
+    assert abs(float(np.median(stopped)) - 197.0) < 1.5
+
+
 def test_a_truck_stopped_on_a_street_driven_twice_keeps_its_pass(block_twice):
     # First lap to the middle of the north street, two minutes at a bin, then on.
     t = np.arange(0.0, 400.0, 5.0)
@@ -298,20 +316,26 @@ _ROUTES = [
 
 @st.composite
 def lockstep_traces(draw):
-    """4-7 trucks on the test routes: lengths, noise, outliers, missing speed or accuracy,
-    and a prior state all vary by truck, so lanes start, end and branch apart."""
+    """4-7 trucks on the test routes: lengths, noise, outliers, stops (reported speeds
+    below and just above the standstill threshold), missing speed or accuracy, and a
+    prior state all vary by truck, so lanes start, end and branch apart."""
     rows = []
     for _ in range(draw(st.integers(4, 7))):
         route = _ROUTES[draw(st.integers(0, len(_ROUTES) - 1))]
         n, seed = draw(st.integers(0, 70)), draw(st.integers(0, 2**16))
         rng = np.random.default_rng(seed)
         dt = draw(st.sampled_from([1.0, 5.0]))
-        truth = np.cumsum(rng.uniform(-2.0 * dt, 9.0 * dt, n)) % route.length_m
+        moves = rng.uniform(-2.0 * dt, 9.0 * dt, n)
+        stopped = rng.random(n) < draw(st.sampled_from([0.0, 0.3]))  # bin stops
+        moves[stopped] = 0.0
+        truth = np.cumsum(moves) % route.length_m
         lon, lat = fixes_along(route, truth, sigma_m=draw(st.sampled_from([3.0, 15.0, 40.0])))
         x, y = to_metric(lon, lat)
         y[rng.random(n) < draw(st.sampled_from([0.0, 0.05, 0.3]))] += 150.0
         lon, lat = to_lonlat(x, y)
         speed = np.abs(np.gradient(truth)) / dt if n > 1 else np.zeros(n)
+        speed[stopped] = rng.uniform(0.0, 0.6, int(stopped.sum()))  # jitter, some exactly 0
+        speed[stopped & (rng.random(n) < 0.3)] = 0.0
         speed[rng.random(n) < draw(st.sampled_from([0.0, 0.2, 1.0]))] = np.nan
         acc = rng.uniform(3.0, 40.0, n) if draw(st.booleans()) else None
         prior = state_at(float(truth[0]) if n else 0.0, -10.0) if draw(st.booleans()) else None
