@@ -122,9 +122,8 @@ class _Grid:
             spe = np.where(ln.near, spd, -1.0)
             slack = cfg.reach_slack_m + 3.0 * sig
             c = np.bincount(ln.cand_fix, minlength=n)
-            var = sig * sig
-            rate = np.where(spd == 0.0, 0.0, cfg.speed_sd_m_per_s + cfg.speed_sd_share * spd)
-            cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, rate, c > 0]
+            var, shsp = sig * sig, cfg.speed_sd_share * spd
+            cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, shsp, c > 0]
             per_fix[:n, :, i] = np.c_[tuple(cols)]
             per_fix[n:, SIG, i] = 1.0
             counts[:n, i] = c

@@ -35,13 +35,6 @@ def _gains(dt: float, sigma: float, accel: float) -> tuple[float, float]:
     return a, 2.0 * (2.0 - a) - 4.0 * sqrt(1.0 - a)
 
 
-def speed_sd_rate(speed: float, cfg: SnapConfig) -> float:
-    """How fast the distance driven grows uncertain, per second, at a reported speed: a
-    truck at a standstill (speed 0, see ``standstill_mps``) does not move, so its
-    position is averaged over the whole stop instead of the last dozen fixes."""
-    return 0.0 if speed == 0.0 else cfg.speed_sd_m_per_s + cfg.speed_sd_share * speed
-
-
 def _speed_gain(dt: float, sigma: float, speed: float, cfg: SnapConfig) -> tuple[float, float]:
     """(gain, 1 - gain) of a progress-only Kalman filter driven by the reported speed.
 
@@ -49,7 +42,7 @@ def _speed_gain(dt: float, sigma: float, speed: float, cfg: SnapConfig) -> tuple
     noise, and speed changing within the gap), far better than GPS positions do; the
     filter's steady state for that process noise follows from a quadratic.
     """
-    sd = cfg.speed_sd_m + speed_sd_rate(speed, cfg) * dt
+    sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + cfg.speed_sd_share * speed * dt
     q, r = sd * sd, sigma * sigma
     p = 0.5 * (q + sqrt(q * q + 4.0 * q * r))
     a = p / (p + r)

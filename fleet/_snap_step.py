@@ -30,8 +30,8 @@ _YOUNG_GAIN = np.array([1.0 / (k + 1.0) for k in range(8)] + [0.0])
 #: Hypothesis fields (first axis of a state block).
 M, V, S, TH, N, D = range(6)
 #: Per-fix rows: time, sigma, 0.5/sigma^2, reach slack, speed (-1 none), speed if near
-#: (else -1), near, sigma^2, speed noise growth per s (``speed_sd_rate``), has candidates.
-T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SDR, HASC = range(10)
+#: (else -1), near, sigma^2, speed_sd_share * speed, has candidates.
+T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SHSP, HASC = range(10)
 NEG = -np.inf
 
 
@@ -75,7 +75,7 @@ def _speed_moves(
     """(prediction, gain, 1 - gain, velocity) per hypothesis, as ``_snap_core._move``."""
     m, v, n = state[M], state[V], state[N]
     sp = p[SPD][:, None]
-    sd = cfg.speed_sd_m + p[SDR][:, None] * dt
+    sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + p[SHSP][:, None] * dt
     q = sd * sd
     r = p[VAR][:, None]
     pp = 0.5 * (q + np.sqrt(q * q + 4.0 * q * r))
