@@ -198,7 +198,11 @@ SETTINGS: tuple[Setting, ...] = (
         "keep pings this many days before `fleet db maintain` drops them; 0 keeps all",
     ),
     Setting(
-        "SQLITE_SYNCHRONOUS", "FULL", _text, "SQLite synchronous mode (FULL survives power loss)"
+        "SQLITE_SYNCHRONOUS",
+        "FULL",
+        _text,
+        "SQLite synchronous mode of acknowledged writes (FULL survives power loss);"
+        " processing, redone if lost, commits with NORMAL",
     ),
 )
 
