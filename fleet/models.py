@@ -234,6 +234,8 @@ class BinVisit(Base):
     __table_args__ = (
         UniqueConstraint("bin_id", "truck_id", "service_date", name="uq_bin_visits_day"),
         Index("ix_bin_visits_date", "service_date"),
+        # Each bin's last service is one seek, however long the history grows.
+        Index("ix_bin_visits_last", "bin_id", "status", "last_time"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bin_id: Mapped[str] = mapped_column(ForeignKey("bins.id"))

@@ -94,6 +94,9 @@ def test_sqlite_gets_the_models_schema_and_upgrade_is_idempotent(tmp_path: Path)
     migrate.upgrade(engine)
     tables = set(inspect(engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
+    for name, table in Base.metadata.tables.items():  # the models' indexes, every one
+        migrated = {i["name"] for i in inspect(engine).get_indexes(name)}
+        assert {i.name for i in table.indexes} <= migrated, name
     assert "geom" not in {c["name"] for c in inspect(engine).get_columns("bins")}
     with engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
