@@ -105,6 +105,7 @@ def _delete_rows(
                 path = _archive_path(archive_dir, day)
                 partitions.archive_pings(session, start, end, path)
                 archived.append(path)
+            partitions.forget_queued(session, start, end)
             deleted += partitions.delete_pings(session, start, end)
 
 

@@ -135,9 +135,7 @@ def oldest_ping_day(session: Session, tz: ZoneInfo) -> date | None:
 
 
 def delete_pings(session: Session, start: datetime, end: datetime) -> int:
-    """Delete pings with ``start <= fix_time < end``, queued ones from the queue too;
-    returns how many pings went."""
-    forget_queued(session, start, end)
+    """Delete pings with ``start <= fix_time < end``; returns how many went."""
     stmt = delete(Ping).where(Ping.fix_time >= start, Ping.fix_time < end)
     result = session.execute(stmt, execution_options={"synchronize_session": False})
     assert isinstance(result, CursorResult)  # a DELETE's result; only the type hint is wider
