@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet._snap_core import Hyp, next_hyps
-from fleet._snap_step import NEG, SIG, SPD, SPE, D, M, S, step
+from fleet._snap_step import NEG, SIG, SPD, SPE, Cands, D, M, S, step
 
 if TYPE_CHECKING:
     from fleet.snap import SnapConfig
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-_CHUNK_STEPS = 2048
 #: Below this many active lanes a lockstep step costs more than the lanes' fixes do
 #: one by one (~85 us a step against ~6 us a fix), so the rest runs through next_hyps.
 LOCKSTEP_MIN_LANES = 16
@@ -96,7 +95,10 @@ def run(lanes: list[Lane], cfg: SnapConfig) -> list[LaneResult]:
 
 @dataclass(frozen=True, eq=False)
 class _Grid:
-    """Lanes as (steps, lanes) arrays, and their candidates grouped by step."""
+    """Lanes as (steps, lanes) arrays, and their candidates grouped by step.
+
+    Step ``k``'s candidates are ``bounds[k]:bounds[k + 1]`` of the ``cand_*`` arrays.
+    """
 
     sizes: list[int]
     active: list[int]
@@ -109,12 +111,15 @@ class _Grid:
     cand_m: FloatArray
     cand_d: FloatArray
     width: list[int]
+    bounds: list[int]
 
     @classmethod
     def build(cls, lanes: list[Lane], cfg: SnapConfig) -> _Grid:
         sizes = [len(ln.t_s) for ln in lanes]
         steps = max(sizes, default=0)
-        per_fix = np.zeros((steps, 10, len(lanes)))
+        # Filled lane by lane (contiguous rows), then laid out step by step in one copy.
+        by_lane = np.zeros((10, len(lanes), steps))
+        by_lane[SIG] = 1.0
         counts = np.zeros((steps, len(lanes)), dtype=np.int64)
         ks, lane_ids, ranks, ms, ds = [], [], [], [], []
         for i, ln in enumerate(lanes):
@@ -124,8 +129,8 @@ class _Grid:
             c = np.bincount(ln.cand_fix, minlength=n)
             var, shsp = sig * sig, cfg.speed_sd_share * spd
             cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, shsp, c > 0]
-            per_fix[:n, :, i] = np.c_[tuple(cols)]
-            per_fix[n:, SIG, i] = 1.0
+            for f, col in enumerate(cols):
+                by_lane[f, i, :n] = col
             counts[:n, i] = c
             starts = np.r_[0, np.cumsum(c)[:-1]]
             ks.append(ln.cand_fix)
@@ -133,6 +138,7 @@ class _Grid:
             ranks.append(np.arange(len(ln.cand_fix)) - starts[ln.cand_fix])
             ms.append(ln.cand_m)
             ds.append(ln.cand_d)
+        per_fix = np.ascontiguousarray(by_lane.transpose(2, 0, 1))
         cand_k = np.concatenate([np.empty(0, np.int64), *ks])
         by_k = np.argsort(cand_k, kind="stable")
         active = (np.asarray(sizes)[None, :] > np.arange(steps)[:, None]).sum(1)
@@ -155,18 +161,16 @@ class _Grid:
             np.concatenate([np.empty(0), *ms])[by_k],
             np.concatenate([np.empty(0), *ds])[by_k],
             np.maximum(counts.max(1, initial=0), 1).tolist(),
+            np.searchsorted(cand_k[by_k], np.arange(steps + 1)).tolist(),
         )
 
-    def chunk(self, k0: int, k1: int) -> tuple[FloatArray, FloatArray]:
-        """Padded candidates (steps, lanes, width) of steps k0..k1: measure 0, offset inf."""
-        lo, hi = np.searchsorted(self.cand_k, [k0, k1])
-        width = max(self.width[k0:k1])
-        cm = np.zeros((k1 - k0, len(self.sizes), width))
-        cd = np.full((k1 - k0, len(self.sizes), width), np.inf)
-        at = (self.cand_k[lo:hi] - k0, self.cand_lane[lo:hi], self.cand_rank[lo:hi])
-        cm[at] = self.cand_m[lo:hi]
-        cd[at] = self.cand_d[lo:hi]
-        return cm, cd
+    def cands(self, k: int) -> Cands:
+        """Step ``k``'s candidates (views, no copies)."""
+        lo, hi = self.bounds[k], self.bounds[k + 1]
+        return Cands(
+            self.cand_lane[lo:hi], self.cand_rank[lo:hi],
+            self.cand_m[lo:hi], self.cand_d[lo:hi], self.width[k],
+        )  # fmt: skip
 
 
 def _loop(
@@ -179,22 +183,18 @@ def _loop(
     lengths = grid.lengths_m
     tail = next((k for k, now in enumerate(grid.active) if now < LOCKSTEP_MIN_LANES), steps)
     with np.errstate(all="ignore"):
-        for k0 in range(0, tail, _CHUNK_STEPS):
-            k1 = min(tail, k0 + _CHUNK_STEPS)
-            cms, cds = grid.chunk(k0, k1)
-            for k in range(k0, k1):
-                now = grid.active[k]
-                if now < nt:
-                    finals[now:nt] = [state[:, i].copy() for i in range(now, nt)]
-                    state, nt = state[:, :now], now
-                w = grid.width[k]
-                mc, dc = cms[k - k0, :nt, :w], cds[k - k0, :nt, :w]
-                state = step(
-                    state, grid.per_fix[k, :, :nt], mc, dc, grid.modes[k], lengths[:nt], rounds, cfg
-                )
-                out_m[k, :nt] = state[M, :, 0]
-                out_d[k, :nt] = state[D, :, 0]
-                out_s[k, :nt] = state[S, :, :rounds]
+        for k in range(tail):
+            now = grid.active[k]
+            if now < nt:
+                finals[now:nt] = [state[:, i].copy() for i in range(now, nt)]
+                state, nt = state[:, :now], now
+            c = grid.cands(k)
+            state = step(
+                state, grid.per_fix[k, :, :nt], c, grid.modes[k], lengths[:nt], rounds, cfg
+            )
+            out_m[k, :nt] = state[M, :, 0]
+            out_d[k, :nt] = state[D, :, 0]
+            out_s[k, :nt] = state[S, :, :rounds]
     for i in range(nt):
         finals[i] = _alone(lanes[i], state[:, i], tail, out_m[:, i], out_d[:, i], out_s[:, i], cfg)
     return out_m, out_d, out_s, finals

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from math import exp, sqrt
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -49,10 +50,14 @@ def _speed_gain(dt: float, sigma: float, speed: float, cfg: SnapConfig) -> tuple
     return a, 1.0 - a
 
 
-def _move(
-    h: Hyp, mc: float, t: float, sigma: float, speed: float, cfg: SnapConfig
+def _predict(
+    h: Hyp, t: float, sigma: float, speed: float, cfg: SnapConfig
 ) -> tuple[float, float, float, float]:
-    """(progress, velocity, innovation cost, reverse cost) of moving ``h`` to measure ``mc``."""
+    """(prediction, gain a, second gain, dt) of ``h``'s filter for a fix at ``t``.
+
+    With a reported speed the second gain is ``1 - a``, the share of the squared
+    innovation the move costs; without, it is the alpha-beta filter's velocity gain b.
+    """
     m, v, _, th, n, _ = h
     dt = max(t - th, MIN_DT_S)
     if speed >= 0.0:
@@ -61,21 +66,11 @@ def _move(
             a = max(a, 1.0 / (n + 1))
             keep = 1.0 - a
         sgn = -1.0 if v < 0.0 else 1.0
-        pred = m + sgn * 0.5 * (abs(v) + speed) * dt
-        innov = mc - pred
-        return pred + a * innov, sgn * speed, innov * innov * keep, 0.0
+        return m + sgn * 0.5 * (abs(v) + speed) * dt, a, keep, dt
     a, b = _gains(dt, sigma, cfg.accel_mps2)
     if n < 29:
         a, b = max(a, _GROW[n + 1][0]), max(b, _GROW[n + 1][1])
-    pred = m + v * dt
-    innov = mc - pred
-    vmax = cfg.max_speed_mps
-    nv = min(max(v + b * innov / dt, -vmax), vmax)
-    # Trucks rarely reverse: without this cost a street driven out and back reads as
-    # well backwards as forwards. The dead band spares GPS jitter at stops.
-    back = -nv - cfg.reverse_tolerance_mps
-    rev = cfg.reverse_cost_per_m * back * dt if back > 0.0 else 0.0
-    return pred + a * innov, nv, innov * innov * (1.0 - a), rev
+    return m + v * dt, a, b, dt
 
 
 def _advance(
@@ -88,20 +83,39 @@ def _advance(
     length_m: float,
     cfg: SnapConfig,
 ) -> list[Hyp] | None:
-    """Best way into each reachable candidate, or None if none is reachable."""
+    """Best way into each reachable candidate, or None if none is reachable.
+
+    Moving ``h`` to a candidate at measure ``mc`` costs its filter's innovation; with
+    no reported speed the velocity follows the innovation, and driving backwards costs
+    extra (trucks rarely reverse: without it a street driven out and back reads as well
+    backwards as forwards; the dead band spares GPS jitter at stops).
+    """
     k2 = 0.5 / (sigma * sigma)
     slack = cfg.reach_slack_m + 3.0 * sigma
     vmax = cfg.max_speed_mps
+    tol, per_m = cfg.reverse_tolerance_mps, cfg.reverse_cost_per_m
+    rolls = speed >= 0.0
+    filters = []
+    for h in hyps:
+        pred, a, g, dt = _predict(h, t, sigma, speed, cfg)
+        filters.append((h, pred, a, g, dt, vmax * dt + slack))
     out: list[Hyp] = []
     for mc, dc in zip(ms, ds, strict=True):
         best: Hyp | None = None
-        for h in hyps:
-            reach = vmax * max(t - h[3], MIN_DT_S) + slack
+        for h, pred, a, g, dt, reach in filters:
             if not -reach <= mc - h[0] <= reach:
                 continue
-            nm, nv, cost, rev = _move(h, mc, t, sigma, speed, cfg)
-            sc = h[2] - cost * k2 - rev
+            innov = mc - pred
+            if rolls:
+                nv = -speed if h[1] < 0.0 else speed
+                sc = h[2] - innov * innov * g * k2
+            else:
+                nv = min(max(h[1] + g * innov / dt, -vmax), vmax)
+                back = -nv - tol
+                rev = per_m * back * dt if back > 0.0 else 0.0
+                sc = h[2] - innov * innov * (1.0 - a) * k2 - rev
             if best is None or sc > best[2]:
+                nm = pred + a * innov
                 best = (min(max(nm, 0.0), length_m), nv, sc, t, min(h[4] + 1, 28), dc)
         if best is not None:
             out.append((best[0], best[1], best[2] - dc * dc * k2, t, best[4], dc))
@@ -152,16 +166,25 @@ def _held(h: Hyp, t: float, speed: float, length_m: float, cfg: SnapConfig) -> H
 def _prune(
     new: list[Hyp], hyps: Sequence[Hyp], held: Callable[[Hyp], Hyp], cfg: SnapConfig
 ) -> list[Hyp]:
-    """Add the 'ignore this fix' option, keep the best distinct hypotheses, renormalize."""
-    new.extend(held(h) for h in hyps)
-    new.sort(key=lambda h: -h[2])
+    """Add the 'ignore this fix' option, keep the best distinct hypotheses, renormalize.
+
+    The sort is stable (``reverse`` keeps equal scores in order), so of equal scores
+    the first option wins, as ``argmax`` makes it win in the batch.
+    """
+    new.extend(map(held, hyps))
+    new.sort(key=itemgetter(2), reverse=True)
     top = new[0][2]
+    floor, merge, most = top - cfg.prune_cost, cfg.merge_m, cfg.max_hypotheses
     kept: list[Hyp] = []
     for h in new:
-        if h[2] < top - cfg.prune_cost or len(kept) == cfg.max_hypotheses:
+        if h[2] < floor or len(kept) == most:
             break
-        if all(abs(h[0] - k[0]) > cfg.merge_m for k in kept):
-            kept.append((h[0], h[1], h[2] - top, h[3], h[4], h[5]))
+        m = h[0]
+        for k in kept:
+            if not abs(m - k[0]) > merge:
+                break
+        else:
+            kept.append((m, h[1], h[2] - top, h[3], h[4], h[5]))
     return kept
 
 

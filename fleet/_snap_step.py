@@ -9,7 +9,7 @@ a shortcut is exact (a score of -inf standing for a mask, ``|d| <= r`` for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -35,11 +35,20 @@ T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SHSP, HASC = range(10)
 NEG = -np.inf
 
 
+class Cands(NamedTuple):
+    """One step's candidates, ragged: lane, rank within the lane, measure, offset (K,)."""
+
+    lane: IntArray
+    rank: IntArray
+    m: FloatArray
+    d: FloatArray
+    width: int
+
+
 def step(
     state: FloatArray,
     p: FloatArray,
-    mc: FloatArray,
-    dc: FloatArray,
+    c: Cands,
     mode: int,
     lengths_m: FloatArray,
     rounds: int,
@@ -47,32 +56,43 @@ def step(
 ) -> FloatArray:
     """One Viterbi step for every active lane (see :func:`fleet._snap_core.next_hyps`).
 
-    Options are written into one (6, lanes, C + [C] + H) block: moves into each
-    candidate, re-acquisitions if any lane needs them, then every hypothesis held.
+    Options are written into one (6, lanes, W + [W] + H) block, W the most candidates
+    of any lane: moves into each candidate, re-acquisitions if any lane needs them, then
+    every hypothesis held. Moves and seeds are computed on the K real candidates only
+    (a lane has 2-3 on average, W is 6-16) and scattered into the block, whose padding
+    holds score -inf at measure 0, never chosen.
     """
     t = p[T_]
-    lanes, width = mc.shape
-    hyps = state.shape[2]
+    lanes, hyps = state.shape[1], state.shape[2]
+    width = c.width
     dt = np.maximum(t[:, None] - state[TH], MIN_DT_S)
     placed = state[S, :, 0] > NEG
     lost = (p[NEAR] > 0.0) & (state[D, :, 0] < 0.0) & placed
-    opts = np.empty((6, lanes, 2 * width + hyps))
-    emit = dc * dc * p[K2][:, None]
-    pred, vel = _advance(opts[:, :, :width], state, dt, p, mc, dc, emit, mode % 3, lengths_m, cfg)
-    need = lost | ~np.logical_or.reduce(opts[S, :, :width] > NEG, axis=1)
-    if np.count_nonzero(need & (p[HASC] > 0.0)):
-        _seeds(opts[:, :, width : 2 * width], state, placed, p, mc, dc, emit, need, cfg)
-    else:
-        opts[S, :, width : 2 * width] = NEG
-        opts[M, :, width : 2 * width] = 0.0
-    _held(opts[:, :, 2 * width :], state, dt, p, lengths_m, pred, vel, mode, cfg)
+    emit = c.d * c.d * p[K2][c.lane]
+    moves, pred, vel = _advance(state, dt, p, c, emit, mode % 3, lengths_m, cfg)
+    reached = np.zeros(lanes, dtype=bool)
+    reached[c.lane[moves[S] > NEG]] = True
+    need = lost | ~reached
+    seeding = np.count_nonzero(need & (p[HASC] > 0.0)) > 0
+    padded = (2 if seeding else 1) * width
+    opts = np.empty((6, lanes, padded + hyps))
+    opts[:, :, :padded] = _PAD[:, None, None]
+    opts[TH, :, :padded] = t[:, None]
+    opts[:, c.lane, c.rank] = moves
+    if seeding:
+        opts[:, c.lane, c.rank + width] = _seeds(state, placed, p, c, emit, need, cfg)
+    _held(opts[:, :, -hyps:], state, dt, p, lengths_m, pred, vel, mode, cfg)
     return _select(opts, rounds, cfg)
+
+
+#: A padded option: measure 0, speed 0, score -inf, time (set per step), 1 update, no offset.
+_PAD = np.array([0.0, 0.0, NEG, 0.0, 1.0, np.inf])
 
 
 def _speed_moves(
     state: FloatArray, dt: FloatArray, p: FloatArray, cfg: SnapConfig
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """(prediction, gain, 1 - gain, velocity) per hypothesis, as ``_snap_core._move``."""
+    """(prediction, gain, 1 - gain, velocity) per hypothesis, as ``_snap_core._predict``."""
     m, v, n = state[M], state[V], state[N]
     sp = p[SPD][:, None]
     sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + p[SHSP][:, None] * dt
@@ -103,75 +123,76 @@ def _free_moves(
 
 
 def _scores(
-    state: FloatArray, dt: FloatArray, p: FloatArray, mc: FloatArray, mode: int, cfg: SnapConfig
+    state: FloatArray, dt: FloatArray, p: FloatArray, c: Cands, mode: int, cfg: SnapConfig
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, bool]:
-    """Score of each (candidate, hypothesis) move; prediction, gain and velocity.
+    """Score of each (candidate, hypothesis) move (K, H); prediction, gain and velocity.
 
-    The velocity is per hypothesis when every lane reports speed (last item True),
-    else per (candidate, hypothesis).
+    Prediction and gain are per hypothesis (lanes, H); the velocity too when every lane
+    reports speed (last item True), else per (candidate, hypothesis).
     """
-    s3, k2 = state[S][:, None, :], p[K2][:, None, None]
-    mc3 = mc[:, :, None]
+    li = c.lane
+    s2, k2 = state[S][li], p[K2][li][:, None]
+    mc2 = c.m[:, None]
     if mode == 1:
         pred, a, keep, vel = _speed_moves(state, dt, p, cfg)
-        innov = mc3 - pred[:, None, :]
-        return s3 - innov * innov * keep[:, None, :] * k2, pred, a, vel, True
+        innov = mc2 - pred[li]
+        return s2 - innov * innov * keep[li] * k2, pred, a, vel, True
     pred, a, b = _free_moves(state, dt, p, cfg)
-    dt3, vmax = dt[:, None, :], cfg.max_speed_mps
-    innov = mc3 - pred[:, None, :]
-    vel = np.minimum(np.maximum(state[V][:, None, :] + b[:, None, :] * innov / dt3, -vmax), vmax)
+    dt2, vmax = dt[li], cfg.max_speed_mps
+    innov = mc2 - pred[li]
+    vel = np.minimum(np.maximum(state[V][li] + b[li] * innov / dt2, -vmax), vmax)
     back = -vel - cfg.reverse_tolerance_mps
-    rev = np.where(back > 0.0, cfg.reverse_cost_per_m * back * dt3, 0.0)
-    sc = s3 - innov * innov * (1.0 - a)[:, None, :] * k2 - rev
+    rev = np.where(back > 0.0, cfg.reverse_cost_per_m * back * dt2, 0.0)
+    sc = s2 - innov * innov * (1.0 - a)[li] * k2 - rev
     if mode == 2:
         has = (p[SPD] >= 0.0)[:, None]
         sp_pred, sp_a, keep, sp_vel = _speed_moves(state, dt, p, cfg)
-        innov = mc3 - sp_pred[:, None, :]
-        sp_sc = s3 - innov * innov * keep[:, None, :] * k2
-        sc = np.where(has[:, :, None], sp_sc, sc)
-        vel = np.where(has[:, :, None], sp_vel[:, None, :], vel)
+        innov = mc2 - sp_pred[li]
+        sp_sc = s2 - innov * innov * keep[li] * k2
+        hk = has[li]
+        sc = np.where(hk, sp_sc, sc)
+        vel = np.where(hk, sp_vel[li], vel)
         pred, a = np.where(has, sp_pred, pred), np.where(has, sp_a, a)
     return sc, pred, a, vel, False
 
 
 def _advance(
-    out: FloatArray,
     state: FloatArray,
     dt: FloatArray,
     p: FloatArray,
-    mc: FloatArray,
-    dc: FloatArray,
+    c: Cands,
     emit: FloatArray,
     mode: int,
     lengths_m: FloatArray,
     cfg: SnapConfig,
-) -> tuple[FloatArray, FloatArray]:
-    """Best way into each candidate, into ``out`` (6, lanes, C); score -inf: unreachable.
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Best way into each candidate, a (6, K) block (score -inf: unreachable).
 
     An empty hypothesis slot has score -inf, so its moves score -inf too without a
-    mask; ``|diff| <= reach`` is ``-reach <= diff <= reach`` exactly. Returns the
+    mask; ``|diff| <= reach`` is ``-reach <= diff <= reach`` exactly. Also returns the
     per-hypothesis prediction and velocity (the latter when every lane reports speed,
     as ``_held`` then needs them both).
     """
-    lanes, hyps = dt.shape
-    width = mc.shape[1]
-    sc, pred, a, vel, per_hyp = _scores(state, dt, p, mc, mode, cfg)
-    diff = mc[:, :, None] - state[M][:, None, :]
-    reach = (cfg.max_speed_mps * dt + p[SLACK][:, None])[:, None, :]
+    hyps = dt.shape[1]
+    li = c.lane
+    sc, pred, a, vel, per_hyp = _scores(state, dt, p, c, mode, cfg)
+    diff = c.m[:, None] - state[M][li]
+    reach = (cfg.max_speed_mps * dt + p[SLACK][:, None])[li]
     np.copyto(sc, NEG, where=np.abs(diff) > reach)
-    j = sc.argmax(2)
-    ath = j + _offsets(lanes, hyps)[:, None]
+    j = sc.argmax(1)
+    ath = li * hyps + j
     pred_b = pred.reshape(-1)[ath]
-    innov = mc - pred_b
+    innov = c.m - pred_b
     nm = pred_b + a.reshape(-1)[ath] * innov
-    np.minimum(np.maximum(nm, 0.0), lengths_m[:, None], out=out[M])
-    at = j + _offsets(lanes * width, hyps).reshape(lanes, width)
+    out = np.empty((6, len(li)))
+    np.minimum(np.maximum(nm, 0.0), lengths_m[li], out=out[M])
+    at = _offsets(len(li), hyps) + j
     out[V] = vel.reshape(-1)[ath if per_hyp else at]
     np.subtract(sc.reshape(-1)[at], emit, out=out[S])
-    out[TH] = p[T_][:, None]
+    out[TH] = p[T_][li]
     np.minimum(state[N].reshape(-1)[ath] + 1.0, 28.0, out=out[N])
-    out[D] = dc
-    return pred, vel
+    out[D] = c.d
+    return out, pred, vel
 
 
 _OFFSETS: dict[tuple[int, int], IntArray] = {}
@@ -186,30 +207,30 @@ def _offsets(n: int, stride: int) -> IntArray:
 
 
 def _seeds(
-    out: FloatArray,
     state: FloatArray,
     has: npt.NDArray[np.bool_],
     p: FloatArray,
-    mc: FloatArray,
-    dc: FloatArray,
+    c: Cands,
     emit: FloatArray,
     need: npt.NDArray[np.bool_],
     cfg: SnapConfig,
-) -> None:
-    """Re-acquire where ``need``: a hypothesis at every candidate (``_snap_core._seed``).
-
-    ``emit`` is each candidate's emission cost ``dc * dc * k2``.
+) -> FloatArray:
+    """Re-acquire where ``need``: a hypothesis at every candidate (``_snap_core._seed``),
+    as a (6, K) block. ``emit`` is each candidate's emission cost ``d * d * k2``.
     """
-    base = np.where(has, state[S, :, 0] - cfg.jump_cost, 0.0)[:, None]
-    origin = np.where(has, state[M, :, 0], 0.0)[:, None]
-    per_m = np.where(has, cfg.jump_cost_per_km / 1000.0, cfg.start_cost_per_km / 1000.0)
-    sc = base - emit - per_m[:, None] * np.abs(mc - origin)
-    out[M] = mc
-    out[V] = np.maximum(p[SPD], 0.0)[:, None]
-    np.copyto(out[S], np.where(need[:, None], sc, NEG))
-    out[TH] = p[T_][:, None]
+    li = c.lane
+    base = np.where(has, state[S, :, 0] - cfg.jump_cost, 0.0)[li]
+    origin = np.where(has, state[M, :, 0], 0.0)[li]
+    per_m = np.where(has, cfg.jump_cost_per_km / 1000.0, cfg.start_cost_per_km / 1000.0)[li]
+    sc = base - emit - per_m * np.abs(c.m - origin)
+    out = np.empty((6, len(li)))
+    out[M] = c.m
+    out[V] = np.maximum(p[SPD], 0.0)[li]
+    out[S] = np.where(need[li], sc, NEG)
+    out[TH] = p[T_][li]
     out[N] = 1.0
-    out[D] = dc
+    out[D] = c.d
+    return out
 
 
 def _held(

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import shapely
 from shapely import LineString, STRtree
 
-from fleet._route_grid import SegmentGrid, nearest_pairs, ramp, segment_distance_m
+from fleet._route_grid import SegmentGrid, nearest_pairs, segment_distance_m
 from fleet.geo import to_lonlat, to_metric
 
 __all__ = ["Candidates", "RouteGeometry", "RouteNetwork"]
@@ -137,36 +137,40 @@ class RouteGeometry:
         """All candidates within ``gate_m`` (one, or one per fix) of each metric fix.
 
         Pairs come from the grid sorted by fix, then segment; a segment's candidate
-        measures lie within it, so that is also the order by measure.
+        measures lie within it, so that is also the order by measure. Fixes whose gates
+        need different grids are matched class by class; their candidates (a third of
+        the pairs) are then merged back into fix order.
         """
         gate = np.broadcast_to(np.asarray(gate_m, dtype=float), np.shape(x))
-        fi, sj = self._pairs(x, y, gate)
-        m, d, ok = _project(self, x[fi], y[fi], sj)
-        keep = ok & (d <= gate[fi])
-        return Candidates(fi[keep], m[keep], d[keep])
-
-    def _pairs(self, x: FloatArray, y: FloatArray, gate: FloatArray) -> tuple[IntArray, IntArray]:
-        """(fix, segment) pairs: at least every segment whose box meets the fix's gate square."""
         if len(x) == 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
+            return Candidates(np.empty(0, np.int64), np.empty(0), np.empty(0))
         reach = _REACHES_M[np.minimum(np.searchsorted(_REACHES_M, gate), len(_REACHES_M) - 1)]
         lo, hi = float(reach.min()), float(reach.max())
         if lo == hi:
-            return self._grid(lo).pairs(x, y)[:2]
-        # Fixes of each gate class in turn; their pairs go where sorting by fix puts them.
-        count = np.zeros(len(x), np.int64)
+            return self._class_candidates(x, y, gate, lo)
         parts = []
         for r in np.unique(reach).tolist():
             at = np.flatnonzero(reach == r)
-            part = self._grid(r).pairs(x[at], y[at])
-            count[at] = part[2]
-            parts.append((at, part))
-        first = np.cumsum(count) - count
-        fi, sj = np.empty(int(count.sum()), np.int64), np.empty(int(count.sum()), np.int64)
-        for at, (f, s, c) in parts:
-            to = np.repeat(first[at], c) + ramp(c)
-            fi[to], sj[to] = at[f], s
-        return fi, sj
+            part = self._class_candidates(x[at], y[at], gate[at], r)
+            parts.append(Candidates(at[part.fix], part.progress_m, part.offset_m))
+        fix = np.concatenate([c.fix for c in parts])
+        # A fix's candidates all come from one class, in measure order: a stable sort
+        # by fix keeps them so (and merges the classes' sorted runs in linear time).
+        order = np.argsort(fix, kind="stable")
+        return Candidates(
+            fix[order],
+            np.concatenate([c.progress_m for c in parts])[order],
+            np.concatenate([c.offset_m for c in parts])[order],
+        )
+
+    def _class_candidates(
+        self, x: FloatArray, y: FloatArray, gate: FloatArray, reach_m: float
+    ) -> Candidates:
+        """Candidates of fixes whose gates all fit the grid for ``reach_m``."""
+        fi, sj, _ = self._grid(reach_m).pairs(x, y)
+        at, m, d = _project(self, x[fi], y[fi], sj)
+        keep = d <= gate[fi[at]]
+        return Candidates(fi[at[keep]], m[keep], d[keep])
 
     def _grid(self, reach_m: float) -> SegmentGrid:
         """The grid for gates up to ``reach_m``, built on first use (a few ms)."""
@@ -245,29 +249,38 @@ def _straight(x: FloatArray, y: FloatArray, a: int, b: int, tol_m: float) -> boo
 
 def _project(
     route: RouteGeometry, px: FloatArray, py: FloatArray, j: IntArray
-) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-    """Vectorized twin of :meth:`RouteGeometry.window_candidates` over (fix, segment) pairs.
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Vectorized twin of :meth:`RouteGeometry.window_candidates` over (fix, segment) pairs:
+    the pairs that are local minima of distance along the measure (index, measure, distance).
 
-    The previous segment is looked at only where the fix projects before this one's start.
+    The previous segment is looked at only where the fix projects before this one's
+    start; measure and distance are computed for the minima only (about half the pairs).
     """
     x, y, cum, dx, dy, ln = route.x, route.y, route.cum_m, route.seg_dx, route.seg_dy, route.seg_len
     il2 = 1.0 / (ln * ln)
-    dxj, dyj, lnj, cumj = dx[j], dy[j], ln[j], cum[j]
     ax, ay = px - x[j], py - y[j]
-    t = (ax * dxj + ay * dyj) * il2[j]
-    interior = (t > 0.0) & (t < 1.0)
+    t = (ax * dx[j] + ay * dy[j]) * il2[j]
     start = t <= 0.0
     back = np.flatnonzero(start & (j > 0))
     jp, bpx, bpy = j[back] - 1, px[back], py[back]
     start[back] = ((bpx - x[jp]) * dx[jp] + (bpy - y[jp]) * dy[jp]) * il2[jp] >= 1.0
+    interior = (t > 0.0) & (t < 1.0)
     end = (t >= 1.0) & (j == len(ln) - 1)
-    bx, by = px - x[j + 1], py - y[j + 1]
-    m = np.where(interior, cumj + t * lnj, np.where(end, cum[j + 1], cumj))
-    d_int = np.abs(ax * dyj - ay * dxj) / lnj
-    d = np.where(
-        interior, d_int, np.where(end, np.sqrt(bx * bx + by * by), np.sqrt(ax * ax + ay * ay))
-    )
-    return m, d, interior | start | end
+    at = np.flatnonzero(interior | start | end)
+    m, d = np.empty(len(at)), np.empty(len(at))
+    inner, k = interior[at], j[at]
+    i_at, i_k = at[inner], k[inner]
+    lnk = ln[i_k]
+    m[inner] = cum[i_k] + t[i_at] * lnk
+    d[inner] = np.abs(ax[i_at] * dy[i_k] - ay[i_at] * dx[i_k]) / lnk
+    tip = ~inner
+    e_at, e_k = at[tip], k[tip]
+    last = end[e_at]
+    m[tip] = np.where(last, cum[e_k + 1], cum[e_k])
+    bx = np.where(last, px[e_at] - x[e_k + 1], ax[e_at])
+    by = np.where(last, py[e_at] - y[e_k + 1], ay[e_at])
+    d[tip] = np.sqrt(bx * bx + by * by)
+    return at, m, d
 
 
 @dataclass(frozen=True, eq=False)
