@@ -276,33 +276,27 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
     """Keep the best distinct options, renormalized (``_snap_core._prune``).
 
     Greedy over the stable sort by score is, round by round, the first option of
-    highest score among those not within ``merge_m`` of one kept: ``argmax``.
+    highest score among those not within ``merge_m`` of one kept: ``argmax``. Options
+    only get masked, so each round's best is no better than the last: the rounds at or
+    above the threshold are a prefix, as the live loop's early stop makes them, and
+    every round runs (a check per round would cost more than the rounds it saves).
     """
     sa, ma = options[S], options[M]
     lanes, width = sa.shape
     row = _offsets(lanes, width)
     work = sa.copy()
     flat_w, flat_m = work.reshape(-1), ma.reshape(-1)
-    at = row + sa.argmax(1)
-    picks = np.empty((lanes, rounds), np.intp)
-    best = np.empty((lanes, rounds))
-    picks[:, 0] = at
-    top = best[:, 0] = flat_w[at]
-    thr = top - cfg.prune_cost
+    picks = np.empty((rounds, lanes), np.intp)
+    best = np.empty((rounds, lanes))
+    at = picks[0] = row + sa.argmax(1)
+    top = best[0] = flat_w[at]
     for r in range(1, rounds):
         np.copyto(work, NEG, where=np.abs(ma - flat_m[at][:, None]) <= cfg.merge_m)
         if cfg.merge_m < 0.0:
             flat_w[at] = NEG
-        at = row + work.argmax(1)
-        picks[:, r] = at
-        best[:, r] = flat_w[at]
-        if not np.count_nonzero(best[:, r] >= thr):
-            picks[:, r + 1 :] = at[:, None]
-            best[:, r + 1 :] = NEG
-            break
-    # Options only get masked, so each round's best is no better than the last: the
-    # rounds above the threshold are a prefix, as the loop's early stop makes them.
-    slot = (best >= thr[:, None]) & (top > NEG)[:, None]
-    kept: FloatArray = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + picks]
-    kept[S] = np.where(slot, kept[S] - top[:, None], NEG)
+        at = picks[r] = row + work.argmax(1)
+        best[r] = flat_w[at]
+    slot = (best >= top - cfg.prune_cost) & (top > NEG)
+    kept: FloatArray = options.reshape(-1)[_offsets(6, lanes * width)[:, None, None] + picks.T]
+    kept[S] = np.where(slot.T, kept[S] - top[:, None], NEG)
     return kept
