@@ -29,8 +29,27 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from fleet._snap_core import Hyp, next_hyps
-from fleet._snap_step import NEG, SIG, SPD, SPE, Cands, D, M, S, step
+from fleet import _snap_step
+from fleet._snap_core import ON, Hyp, excursion, jump_origin, next_hyps
+from fleet._snap_core import REJOINS as REJOINED
+from fleet._snap_step import (
+    FIRST,
+    FIRSTS,
+    NEG,
+    PARK,
+    PARKS,
+    REJ,
+    REJOINS,
+    SIG,
+    SPD,
+    SPE,
+    T_,
+    Cands,
+    D,
+    M,
+    S,
+    step,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     from fleet.snap import SnapConfig
@@ -48,7 +67,9 @@ class Lane:
     """One trace ready for the lockstep: per-fix arrays (length n) and its candidates.
 
     ``speed_mps`` is -1 where the device sent none; ``near`` says the route passes within
-    the off-route distance; ``hyps`` is the (6, h) starting block (h may be 0).
+    the off-route distance; ``legs`` is ``_snap_core.leg`` per fix and ``first`` marks
+    ``_snap_core.first_parked``; ``hyps`` is the (6, h) starting block (h may be 0);
+    ``trip`` the truck's (left_m, back_t_s) before the first fix, NaN for none.
     """
 
     length_m: float
@@ -56,20 +77,25 @@ class Lane:
     sigma_m: FloatArray
     speed_mps: FloatArray
     near: npt.NDArray[np.bool_]
+    legs: IntArray
+    first: npt.NDArray[np.bool_]
     cand_fix: IntArray
     cand_m: FloatArray
     cand_d: FloatArray
     hyps: FloatArray
+    trip: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
 class LaneResult:
-    """Per fix: best progress and offset (-1 held), kept scores (n, R); final block."""
+    """Per fix: best progress and offset (-1 held), kept scores (n, R); final block and
+    (left_m, back_t_s)."""
 
     best_m: FloatArray
     best_d: FloatArray
     scores: FloatArray
     final: FloatArray
+    trip: FloatArray
 
 
 def run(lanes: list[Lane], cfg: SnapConfig) -> list[LaneResult]:
@@ -83,13 +109,13 @@ def run(lanes: list[Lane], cfg: SnapConfig) -> list[LaneResult]:
     state[S] = NEG
     for i, ln in enumerate(ordered):
         state[:, i, : ln.hyps.shape[1]] = ln.hyps
-    out_m, out_d, out_s, finals = _loop(grid, ordered, state, rounds, cfg)
+    trip = np.array([ln.trip for ln in ordered]).reshape(-1, 2).T.copy()
+    out_m, out_d, out_s, finals = _loop(grid, ordered, state, trip, rounds, cfg)
     results: list[LaneResult] = [None] * len(lanes)  # type: ignore[list-item]
     for slot, i in enumerate(order):
         n = grid.sizes[slot]
-        results[i] = LaneResult(
-            out_m[:n, slot].copy(), out_d[:n, slot].copy(), out_s[:n, slot].copy(), finals[slot]
-        )
+        m, d, sc = out_m[:n, slot].copy(), out_d[:n, slot].copy(), out_s[:n, slot].copy()
+        results[i] = LaneResult(m, d, sc, *finals[slot])
     return results
 
 
@@ -118,17 +144,18 @@ class _Grid:
         sizes = [len(ln.t_s) for ln in lanes]
         steps = max(sizes, default=0)
         # Filled lane by lane (contiguous rows), then laid out step by step in one copy.
-        by_lane = np.zeros((10, len(lanes), steps))
+        by_lane = np.zeros((len(_snap_step.ROWS), len(lanes), steps))
         by_lane[SIG] = 1.0
         counts = np.zeros((steps, len(lanes)), dtype=np.int64)
         ks, lane_ids, ranks, ms, ds = [], [], [], [], []
         for i, ln in enumerate(lanes):
             n, sig, spd = sizes[i], ln.sigma_m, ln.speed_mps
-            spe = np.where(ln.near, spd, -1.0)
+            spe = np.where(ln.near & (ln.legs != REJOINED), spd, -1.0)
             slack = cfg.reach_slack_m + 3.0 * sig
             c = np.bincount(ln.cand_fix, minlength=n)
             var, shsp = sig * sig, cfg.speed_sd_share * spd
             cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, shsp, c > 0]
+            cols += [ln.legs != ON, ln.legs == REJOINED, ln.first]
             for f, col in enumerate(cols):
                 by_lane[f, i, :n] = col
             counts[:n, i] = c
@@ -149,6 +176,9 @@ class _Grid:
         rolls = per_fix[:, SPE, :] >= 0.0
         rolling, still = (rolls & live).any(1), (~rolls & live).any(1)
         modes += 3 * np.where(rolling & still, 2, np.where(rolling, 1, 0))
+        modes += PARKS * (per_fix[:, PARK, :] > 0.0).any(1)
+        modes += REJOINS * (per_fix[:, REJ, :] > 0.0).any(1)
+        modes += FIRSTS * (per_fix[:, FIRST, :] > 0.0).any(1)
         return cls(
             sizes,
             active.tolist(),
@@ -174,62 +204,95 @@ class _Grid:
 
 
 def _loop(
-    grid: _Grid, lanes: list[Lane], state: FloatArray, rounds: int, cfg: SnapConfig
-) -> tuple[FloatArray, FloatArray, FloatArray, list[FloatArray]]:
+    grid: _Grid,
+    lanes: list[Lane],
+    state: FloatArray,
+    trip: FloatArray,
+    rounds: int,
+    cfg: SnapConfig,
+) -> tuple[FloatArray, FloatArray, FloatArray, list[tuple[FloatArray, FloatArray]]]:
+    """Lockstep while enough lanes are active, then the rest one by one (``_alone``).
+
+    ``trip`` is every lane's (left_m, back_t_s) (``_snap_core.excursion``), NaN for
+    none; it is updated from the hypotheses before each step, as the live path does.
+    """
     steps, nt = grid.per_fix.shape[0], state.shape[1]
     out_m, out_d = np.zeros((steps, nt)), np.zeros((steps, nt))
     out_s = np.full((steps, nt, rounds), NEG)
-    finals: list[FloatArray] = [state[:, i].copy() for i in range(nt)]
+    finals = [(state[:, i].copy(), trip[:, i].copy()) for i in range(nt)]
     lengths = grid.lengths_m
     tail = next((k for k, now in enumerate(grid.active) if now < LOCKSTEP_MIN_LANES), steps)
+    tracking = not np.isnan(trip[0]).all()
     with np.errstate(all="ignore"):
         for k in range(tail):
             now = grid.active[k]
             if now < nt:
-                finals[now:nt] = [state[:, i].copy() for i in range(now, nt)]
-                state, nt = state[:, :now], now
-            c = grid.cands(k)
-            state = step(
-                state, grid.per_fix[k, :, :nt], c, grid.modes[k], lengths[:nt], rounds, cfg
-            )
+                finals[now:nt] = [(state[:, i].copy(), trip[:, i].copy()) for i in range(now, nt)]
+                state, trip, nt = state[:, :now], trip[:, :now], now
+            c, p, mode = grid.cands(k), grid.per_fix[k, :, :nt], grid.modes[k]
+            after = _excursion(trip, state, p, cfg) if mode >= REJOINS else None
+            state = step(state, p, c, mode, lengths[:nt], rounds, cfg, trip if tracking else None)
+            if after is not None:
+                trip = after
+                tracking = tracking or not np.isnan(trip[0]).all()
             out_m[k, :nt] = state[M, :, 0]
             out_d[k, :nt] = state[D, :, 0]
             out_s[k, :nt] = state[S, :, :rounds]
     for i in range(nt):
-        finals[i] = _alone(lanes[i], state[:, i], tail, out_m[:, i], out_d[:, i], out_s[:, i], cfg)
+        finals[i] = _alone(
+            lanes[i], state[:, i], trip[:, i], tail, out_m[:, i], out_d[:, i], out_s[:, i], cfg
+        )
     return out_m, out_d, out_s, finals
+
+
+def _excursion(trip: FloatArray, state: FloatArray, p: FloatArray, cfg: SnapConfig) -> FloatArray:
+    """(left_m, back_t_s) of every lane after this step (``_snap_core.excursion``)."""
+    t = p[T_]
+    left, back = trip
+    rejoin = p[REJ] > 0.0
+    first = (p[FIRST] > 0.0) & (state[S, :, 0] > NEG) & ~(t - back < cfg.rejoin_memory_s)
+    return np.stack([np.where(first, state[M, :, 0], left), np.where(rejoin, t, back)])
 
 
 def _alone(
     lane: Lane,
     block: FloatArray,
+    trip: FloatArray,
     start: int,
     best_m: FloatArray,
     best_d: FloatArray,
     scores: FloatArray,
     cfg: SnapConfig,
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray]:
     """Fixes ``start..`` of one lane through the live path's :func:`next_hyps`, from the
-    hypotheses in ``block``; per-fix answers into the outputs, returns the final block.
+    hypotheses in ``block``; per-fix answers into the outputs, returns the final block
+    and (left_m, back_t_s).
 
     Where few lanes are active, NumPy's per-call cost for a handful of fixes is several
     times this plain-float loop; both give the same numbers.
     """
     live = block[:, block[S] > NEG]
     hyps: list[Hyp] = [(m, v, s, t, int(k), d) for m, v, s, t, k, d in live.T.tolist()]
+    left, back = (None if np.isnan(v) else float(v) for v in trip.tolist())
     n = len(lane.t_s)
     bounds = np.searchsorted(lane.cand_fix, np.arange(start, n + 1)).tolist()
     cm, cd = lane.cand_m.tolist(), lane.cand_d.tolist()
-    per_fix = (lane.t_s[start:], lane.sigma_m[start:], lane.speed_mps[start:], lane.near[start:])
-    rows = zip(*(a.tolist() for a in per_fix), strict=True)
-    for k, (t, sig, spd, near) in enumerate(rows, start):
+    per_fix = (lane.t_s, lane.sigma_m, lane.speed_mps, lane.near, lane.legs, lane.first)
+    rows = zip(*(a[start:].tolist() for a in per_fix), strict=True)
+    for k, (t, sig, spd, near, leg, first) in enumerate(rows, start):
         lo, hi = bounds[k - start], bounds[k - start + 1]
         found = (cm[lo:hi], cd[lo:hi])
-        hyps = next_hyps(hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg)
+        origin = jump_origin(leg, t, left, back, cfg)
+        prior = hyps
+        hyps = next_hyps(
+            hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg, leg, origin
+        )
+        left, back = excursion(leg, first, prior, t, left, back, cfg)
         if hyps:
             best_m[k], best_d[k] = hyps[0][0], hyps[0][5]
             scores[k, : len(hyps)] = [h[2] for h in hyps]
-    return np.array(hyps, dtype=float).reshape(-1, 6).T if hyps else live
+    final = np.array(hyps, dtype=float).reshape(-1, 6).T if hyps else live
+    return final, np.array([np.nan if v is None else v for v in (left, back)])
 
 
 def _known(

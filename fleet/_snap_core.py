@@ -22,6 +22,9 @@ _GROW = [(1.0, 1.0)] * 3 + [
     (2 * (2 * k - 1) / (k * (k + 1)), 6 / (k * (k + 1))) for k in range(3, 30)
 ]
 
+#: How a fix stands to the route (:func:`leg`): on it (or a glitch off it), one of a run
+#: of far fixes that means the truck left, the first near fix after such a run.
+ON, PARKED, REJOINS = 0, 1, 2
 # A hypothesis in the inner loop: (progress_m, speed_mps, score, t_s, updates, offset_m);
 # offset_m is the matched candidate's distance for this fix, or -1.0 if the fix was held.
 Hyp = tuple[float, float, float, float, int, float]
@@ -130,15 +133,19 @@ def _seed(
     sigma: float,
     speed: float,
     cfg: SnapConfig,
+    jump: float,
+    origin: float | None = None,
 ) -> list[Hyp]:
-    """Re-acquire: start a hypothesis at every candidate, paying the jump cost.
+    """Re-acquire: start a hypothesis at every candidate, paying the ``jump`` cost.
 
     Passes of one street look alike, so the jump also costs per km of measure from
     the best hypothesis (or from the route start): a truck with no history is most
-    likely starting its route, and one that rejoins most likely did so nearby.
+    likely starting its route, and one that rejoins most likely did so nearby
+    (``origin`` overrides the best hypothesis: where a truck back from elsewhere left).
     """
     if hyps:
-        base, origin, per_m = hyps[0][2] - cfg.jump_cost, hyps[0][0], cfg.jump_cost_per_km
+        base, per_m = hyps[0][2] - jump, cfg.jump_cost_per_km
+        origin = hyps[0][0] if origin is None else origin
     else:
         base, origin, per_m = 0.0, 0.0, cfg.start_cost_per_km
     k2 = 0.5 / (sigma * sigma)
@@ -149,18 +156,36 @@ def _seed(
     ]
 
 
-def _held(h: Hyp, t: float, speed: float, length_m: float, cfg: SnapConfig) -> Hyp:
+def _held(
+    h: Hyp, t: float, speed: float, length_m: float, cfg: SnapConfig, back: bool = False
+) -> Hyp:
     """``h`` ignoring this fix: dead-reckoned with the reported speed, else standing still.
 
     A fix beside the route that fits no pass (noisier than its accuracy says) still
     tells that the truck drives on; freezing progress there lags the truck by a block.
+    But while the truck is coming ``back`` from elsewhere, a hypothesis that could not
+    place the fix before either is parked: near fixes it keeps failing to explain are
+    the truck still approaching its route, its speed not along it.
     """
-    m, v, s, th, n, _ = h
+    m, v, s, th, n, d = h
+    if back and speed >= 0.0 and d < 0.0:
+        return _parked(h, t, cfg)
     if speed < 0.0:
         return (m, v, s - cfg.hold_cost, th, n, -1.0)
     sgn = -1.0 if v < 0.0 else 1.0
     moved = m + sgn * 0.5 * (abs(v) + speed) * max(t - th, MIN_DT_S)
     return (min(max(moved, 0.0), length_m), sgn * speed, s - cfg.hold_cost, t, n, -1.0)
+
+
+def _parked(h: Hyp, t: float, cfg: SnapConfig) -> Hyp:
+    """``h`` while the truck is off its route: progress stays where it left, time runs.
+
+    Its reported speed is then driving elsewhere (to a dump, a depot), not along the
+    route; dead-reckoning it over the whole absence would put the truck kilometres
+    ahead, on whatever pass lies there, when it comes back.
+    """
+    m, _, s, _, n, _ = h
+    return (m, 0.0, s - cfg.hold_cost, t, n, -1.0)
 
 
 def _prune(
@@ -169,22 +194,29 @@ def _prune(
     """Add the 'ignore this fix' option, keep the best distinct hypotheses, renormalize.
 
     The sort is stable (``reverse`` keeps equal scores in order), so of equal scores
-    the first option wins, as ``argmax`` makes it win in the batch.
+    the first option wins, as ``argmax`` makes it win in the batch. One slot is kept
+    for an option that places the fix: held hypotheses all pay the same hold cost, so
+    once they fill every slot a newcomer (a re-acquisition, which pays a jump cost
+    once) could never stay long enough to prove itself.
     """
     new.extend(map(held, hyps))
     new.sort(key=itemgetter(2), reverse=True)
     top = new[0][2]
     floor, merge, most = top - cfg.prune_cost, cfg.merge_m, cfg.max_hypotheses
     kept: list[Hyp] = []
+    holds = 0
     for h in new:
         if h[2] < floor or len(kept) == most:
             break
+        if h[5] < 0.0 and holds == most - 1 > 0:
+            continue
         m = h[0]
         for k in kept:
             if not abs(m - k[0]) > merge:
                 break
         else:
             kept.append((m, h[1], h[2] - top, h[3], h[4], h[5]))
+            holds += h[5] < 0.0
     return kept
 
 
@@ -219,22 +251,38 @@ def next_hyps(
     near: bool,
     length_m: float,
     cfg: SnapConfig,
+    leg: int = 0,
+    origin: float | None = None,
 ) -> list[Hyp]:
     """One Viterbi step: track through reachable candidates, else re-acquire anywhere.
 
-    ``near`` says the fix lies within the off-route distance of the route.
+    ``near`` says the fix lies within the off-route distance of the route; ``leg``
+    (:func:`leg`) whether it is one of a run of far fixes long enough to mean the truck
+    left the route (``PARKED``), or the first near one after such a run (``REJOINS``).
+    A far fix alone is held with the clock stopped, so that the truck's progress is
+    dead-reckoned over the glitch once a fix places it again. ``origin``: where to
+    measure re-acquisition jumps from, if not the best hypothesis (:func:`excursion`).
     """
     new = _advance(hyps, *window, t, sigma, speed, length_m, cfg) if hyps else None
-    if new is None:
-        new = _seed(hyps, *everywhere(), t, sigma, speed, cfg)
+    if leg == REJOINS:
+        # Back from elsewhere, or from a run of far fixes: the filter may still place it
+        # (noise), else no state says where along the route, so every pass bids by its
+        # distance from where the truck left, with no jump cost.
+        seeds = _seed(hyps, *everywhere(), t, sigma, speed, cfg, 0.0, origin)
+        new = seeds if new is None else new + seeds
+    elif new is None:
+        new = _seed(hyps, *everywhere(), t, sigma, speed, cfg, cfg.jump_cost, origin)
     elif near and hyps[0][5] < 0.0:
         # The best guess could not place the last fix either, although the route was
         # right there: it may have lost the truck, so let every pass bid again.
-        new.extend(_seed(hyps, *everywhere(), t, sigma, speed, cfg))
+        new.extend(_seed(hyps, *everywhere(), t, sigma, speed, cfg, cfg.jump_cost, origin))
     if not (new or hyps):
         return []
+    if leg != ON:
+        return _prune(new, hyps, lambda h: _parked(h, t, cfg), cfg)
     if near:
-        return _prune(new, hyps, lambda h: _held(h, t, speed, length_m, cfg), cfg)
+        back = origin is not None
+        return _prune(new, hyps, lambda h: _held(h, t, speed, length_m, cfg, back), cfg)
     return _prune(new, hyps, lambda h: _held(h, t, -1.0, length_m, cfg), cfg)
 
 
@@ -256,6 +304,70 @@ def is_near(
     if any(d <= far_m for d in ds):
         return True
     return any(d <= far_m for d in everywhere()[1])
+
+
+def leg(near: bool, prior: tuple[bool, int, int] | None, cfg: SnapConfig) -> int:
+    """``PARKED`` if a fix is far and the run of far fixes it ends says "off the route",
+    ``REJOINS`` if it is near and ends a run of far fixes long enough to mean the truck
+    went elsewhere (:func:`rejoin_after`), else ``ON``."""
+    far_run = 0 if prior is None else prior[1]
+    if near:
+        return REJOINS if far_run >= rejoin_after(cfg) else ON
+    return PARKED if far_run + 1 >= park_after(cfg) else ON
+
+
+def excursion(
+    kind: int,
+    first: bool,
+    hyps: Sequence[Hyp],
+    t: float,
+    left_m: float | None,
+    back_t: float | None,
+    cfg: SnapConfig,
+) -> tuple[float | None, float | None]:
+    """(left_m, back_t) after a fix: where the truck last left its route, and when it
+    last came back.
+
+    The ``first`` parked fix of a run (:func:`first_parked`) records the best
+    hypothesis's progress, unless the truck came back less than ``rejoin_memory_s`` ago:
+    then it only crossed its route on the way, and the first departure still says
+    where it will resume.
+    """
+    if kind == REJOINS:
+        return left_m, t
+    if first and hyps and (back_t is None or t - back_t >= cfg.rejoin_memory_s):
+        return hyps[0][0], back_t
+    return left_m, back_t
+
+
+def first_parked(kind: int, prior: tuple[bool, int, int] | None, cfg: SnapConfig) -> bool:
+    """Whether a fix is the first of a run of far fixes to count as off the route."""
+    return kind == PARKED and (0 if prior is None else prior[1]) + 1 == park_after(cfg)
+
+
+def jump_origin(
+    kind: int, t: float, left_m: float | None, back_t: float | None, cfg: SnapConfig
+) -> float | None:
+    """Where a re-acquisition measures its jump from: where the truck left its route,
+    while it is coming back (the rejoining fix, and ``rejoin_memory_s`` after), else
+    the best hypothesis (None). A truck back from a dump resumes where it left, not on
+    the pass of the same street nearest the streets it crossed on its way."""
+    if left_m is None:
+        return None
+    if kind == REJOINS or (back_t is not None and t - back_t < cfg.rejoin_memory_s):
+        return left_m
+    return None
+
+
+def park_after(cfg: SnapConfig) -> int:
+    """Far fixes in a row after which the truck is off its route (at least one)."""
+    return max(cfg.off_after_fixes, 1)
+
+
+def rejoin_after(cfg: SnapConfig) -> int:
+    """Far fixes in a row after which a near fix is the truck coming back from
+    elsewhere: more than noise alone makes (a few fixes beyond 2 sigma)."""
+    return max(cfg.rejoin_after_fixes, park_after(cfg))
 
 
 def flags(

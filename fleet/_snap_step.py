@@ -30,8 +30,15 @@ _YOUNG_GAIN = np.array([1.0 / (k + 1.0) for k in range(8)] + [0.0])
 #: Hypothesis fields (first axis of a state block).
 M, V, S, TH, N, D = range(6)
 #: Per-fix rows: time, sigma, 0.5/sigma^2, reach slack, speed (-1 none), speed if near
-#: (else -1), near, sigma^2, speed_sd_share * speed, has candidates.
-T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SHSP, HASC = range(10)
+#: (else -1 and -1 at a rejoin), near, sigma^2, speed_sd_share * speed, has candidates,
+#: held parked (a parked fix or a rejoin), rejoin (``_snap_core.leg``), first parked
+#: fix of a run (``_snap_core.first_parked``).
+ROWS = range(13)
+T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SHSP, HASC, PARK, REJ, FIRST = ROWS
+#: Step modes: ``mode % 3`` which lanes report speed (none, all, some), ``mode // 3 % 3``
+#: which dead-reckon a held fix (none, all, some), plus these if some lane parks,
+#: rejoins, or parks for the first time in a run.
+PARKS, REJOINS, FIRSTS = 9, 18, 36
 NEG = -np.inf
 
 
@@ -53,8 +60,12 @@ def step(
     lengths_m: FloatArray,
     rounds: int,
     cfg: SnapConfig,
+    trip: FloatArray | None = None,
 ) -> FloatArray:
     """One Viterbi step for every active lane (see :func:`fleet._snap_core.next_hyps`).
+
+    ``trip``: every lane's (left_m, back_t_s) before this fix, NaN for none, or None if
+    no lane has left its route yet (``_snap_core.jump_origin``).
 
     Options are written into one (6, lanes, W + [W] + H) block, W the most candidates
     of any lane: moves into each candidate, re-acquisitions if any lane needs them, then
@@ -70,9 +81,17 @@ def step(
     lost = (p[NEAR] > 0.0) & (state[D, :, 0] < 0.0) & placed
     emit = c.d * c.d * p[K2][c.lane]
     moves, pred, vel = _advance(state, dt, p, c, emit, mode % 3, lengths_m, cfg)
+    rejoin = p[REJ] > 0.0 if mode // REJOINS % 2 else None
+    back = None
+    if trip is not None:
+        back = ~np.isnan(trip[0]) & ((p[REJ] > 0.0) | (t - trip[1] < cfg.rejoin_memory_s))
+        if not np.count_nonzero(back):
+            back = None
     reached = np.zeros(lanes, dtype=bool)
     reached[c.lane[moves[S] > NEG]] = True
     need = lost | ~reached
+    if rejoin is not None:
+        need |= rejoin
     seeding = np.count_nonzero(need & (p[HASC] > 0.0)) > 0
     padded = (2 if seeding else 1) * width
     opts = np.empty((6, lanes, padded + hyps))
@@ -80,8 +99,13 @@ def step(
     opts[TH, :, :padded] = t[:, None]
     opts[:, c.lane, c.rank] = moves
     if seeding:
-        opts[:, c.lane, c.rank + width] = _seeds(state, placed, p, c, emit, need, cfg)
-    _held(opts[:, :, -hyps:], state, dt, p, lengths_m, pred, vel, mode, cfg)
+        origin = state[M, :, 0]
+        if back is not None and trip is not None:
+            origin = np.where(back, trip[0], origin)
+        opts[:, c.lane, c.rank + width] = _seeds(
+            state, placed, p, c, emit, need, rejoin, origin, cfg
+        )
+    _held(opts[:, :, -hyps:], state, dt, p, lengths_m, pred, vel, mode, back, cfg)
     return _select(opts, rounds, cfg)
 
 
@@ -213,14 +237,18 @@ def _seeds(
     c: Cands,
     emit: FloatArray,
     need: npt.NDArray[np.bool_],
+    rejoin: npt.NDArray[np.bool_] | None,
+    origin: FloatArray,
     cfg: SnapConfig,
 ) -> FloatArray:
     """Re-acquire where ``need``: a hypothesis at every candidate (``_snap_core._seed``),
-    as a (6, K) block. ``emit`` is each candidate's emission cost ``d * d * k2``.
+    as a (6, K) block. ``emit`` is each candidate's emission cost ``d * d * k2``; a
+    rejoining lane pays no jump cost; jumps are measured from ``origin`` per lane.
     """
     li = c.lane
-    base = np.where(has, state[S, :, 0] - cfg.jump_cost, 0.0)[li]
-    origin = np.where(has, state[M, :, 0], 0.0)[li]
+    jump = cfg.jump_cost if rejoin is None else np.where(rejoin, 0.0, cfg.jump_cost)
+    base = np.where(has, state[S, :, 0] - jump, 0.0)[li]
+    origin = np.where(has, origin, 0.0)[li]
     per_m = np.where(has, cfg.jump_cost_per_km / 1000.0, cfg.start_cost_per_km / 1000.0)[li]
     sc = base - emit - per_m * np.abs(c.m - origin)
     out = np.empty((6, len(li)))
@@ -242,34 +270,47 @@ def _held(
     pred: FloatArray,
     vel: FloatArray,
     mode: int,
+    back: npt.NDArray[np.bool_] | None,
     cfg: SnapConfig,
 ) -> None:
-    """Every hypothesis ignoring this fix, dead-reckoned if near and speed is known.
+    """Every hypothesis ignoring this fix: dead-reckoned if near and speed is known,
+    parked where some lane's truck is off its route (``_snap_core._parked``), or is
+    coming ``back`` and the hypothesis could not place the last fix either.
 
-    ``mode // 3`` says whether no lane, every lane or some lanes dead-reckon; when
+    ``mode // 3 % 3`` says whether no lane, every lane or some lanes dead-reckon; when
     every lane reports speed (``mode % 3 == 1``) ``pred`` and ``vel`` are that same
-    reckoning wherever a lane dead-reckons (its speed if near is its speed).
+    reckoning wherever a lane dead-reckons (its speed if near is its speed). ``mode >=
+    9``: some lane holds parked (never one that dead-reckons: it is far or rejoins).
     """
     np.subtract(state[S], cfg.hold_cost, out=out[S])
     out[N] = state[N]
     out[D] = -1.0
-    if mode // 3 == 0:
+    roll = mode // 3 % 3
+    if roll == 0:
         out[[M, V, TH]] = state[[M, V, TH]]
-        return
-    m, v = state[M], state[V]
-    sp = p[SPE][:, None]
-    if mode % 3 != 1:
-        sgn = np.where(v < 0.0, -1.0, 1.0)
-        pred, vel = m + sgn * 0.5 * (np.abs(v) + sp) * dt, sgn * sp
-    moved = np.minimum(np.maximum(pred, 0.0), lengths_m[:, None])
-    if mode // 3 == 1:
-        out[M], out[V], out[TH] = moved, vel, p[T_][:, None]
-        return
-    rolls = sp >= 0.0
-    out[[M, V, TH]] = state[[M, V, TH]]
-    np.copyto(out[M], moved, where=rolls)
-    np.copyto(out[V], vel, where=rolls)
-    np.copyto(out[TH], p[T_][:, None], where=rolls)
+    else:
+        m, v = state[M], state[V]
+        sp = p[SPE][:, None]
+        if mode % 3 != 1:
+            sgn = np.where(v < 0.0, -1.0, 1.0)
+            pred, vel = m + sgn * 0.5 * (np.abs(v) + sp) * dt, sgn * sp
+        moved = np.minimum(np.maximum(pred, 0.0), lengths_m[:, None])
+        if roll == 1:
+            out[M], out[V], out[TH] = moved, vel, p[T_][:, None]
+        else:
+            rolls = sp >= 0.0
+            out[[M, V, TH]] = state[[M, V, TH]]
+            np.copyto(out[M], moved, where=rolls)
+            np.copyto(out[V], vel, where=rolls)
+            np.copyto(out[TH], p[T_][:, None], where=rolls)
+        if back is not None:
+            parks = (back & (sp[:, 0] >= 0.0))[:, None] & (state[D] < 0.0)
+            np.copyto(out[M], state[M], where=parks)
+            np.copyto(out[V], 0.0, where=parks)
+    if mode // PARKS % 2:
+        parks = (p[PARK] > 0.0)[:, None]
+        np.copyto(out[V], 0.0, where=parks)
+        np.copyto(out[TH], p[T_][:, None], where=parks)
 
 
 def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
@@ -294,6 +335,12 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
         np.copyto(work, NEG, where=np.abs(ma - flat_m[at][:, None]) <= cfg.merge_m)
         if cfg.merge_m < 0.0:
             flat_w[at] = NEG
+        if r == rounds - 1:
+            # The last slot is for an option that places the fix if every other kept
+            # one holds (``_snap_core._prune``).
+            held = options[D] < 0.0
+            only = np.logical_and.reduce(held.reshape(-1)[picks[:r]], axis=0)
+            np.copyto(work, NEG, where=held & only[:, None])
         at = picks[r] = row + work.argmax(1)
         best[r] = flat_w[at]
     slot = (best >= top - cfg.prune_cost) & (top > NEG)

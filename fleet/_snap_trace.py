@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from fleet import _snap_batch
 from fleet._snap_batch import Lane, LaneResult
-from fleet._snap_core import _hysteresis
+from fleet._snap_core import ON, PARKED, REJOINS, _hysteresis, park_after, rejoin_after
 from fleet._snap_types import Hypothesis, MatchState, SnapConfig
 from fleet.geo import to_lonlat, to_metric
 from fleet.network import RouteGeometry
@@ -63,6 +63,7 @@ class _Prepared:
     x: FloatArray
     y: FloatArray
     lane: Lane
+    runs: tuple[BoolArray, npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
 def match_traces(
@@ -98,11 +99,21 @@ def _prepare(route: RouteGeometry, fixes: TraceFixes, cfg: SnapConfig) -> _Prepa
         .reshape(-1, 6)
         .T
     )
+    state = fixes.state
+    prior = None if state is None else (state.on_route, state.far_run, state.near_run)
+    runs = _hysteresis_runs(near, prior, cfg)
+    # ``_snap_core.leg`` per fix: far_run before each fix is the one after the last.
+    before = np.r_[0 if prior is None else prior[1], runs[1][:-1]][:n]
+    parked = ~near & (runs[1] >= park_after(cfg))
+    trip = (np.nan, np.nan) if state is None else (state.left_m, state.back_t_s)
     lane = Lane(
         route.length_m, t, sig, _speeds(fixes.speed_mps, n, cfg), near,
+        np.where(parked, PARKED, np.where(near & (before >= rejoin_after(cfg)), REJOINS, ON)),
+        parked & (runs[1] == park_after(cfg)),
         cands.fix, cands.progress_m, cands.offset_m, block,
+        np.array([np.nan if v is None else v for v in trip]),
     )  # fmt: skip
-    return _Prepared(route, fixes, t, x, y, lane)
+    return _Prepared(route, fixes, t, x, y, lane, runs)
 
 
 def _finish(p: _Prepared, res: LaneResult, cfg: SnapConfig) -> TraceMatch:
@@ -116,13 +127,13 @@ def _finish(p: _Prepared, res: LaneResult, cfg: SnapConfig) -> TraceMatch:
     held = offset < 0.0
     if held.any():
         offset[held] = p.route.distance_m(p.x[held], p.y[held])
-    state = p.fixes.state
-    prior = None if state is None else (state.on_route, state.far_run, state.near_run)
-    on, far_run, near_run = _hysteresis_runs(p.lane.near, prior, cfg)
+    on, far_run, near_run = p.runs
     conf = _confidence(res.scores, np.where(held, -1.0, offset), p.lane.sigma_m)
     snap_lon, snap_lat = to_lonlat(*p.route.xy_at(progress))
     kept = tuple(_hypotheses(res.final))
-    last = MatchState(float(p.t[-1]), kept, bool(on[-1]), int(far_run[-1]), int(near_run[-1]))
+    left, back = (None if np.isnan(v) else float(v) for v in res.trip.tolist())
+    runs = (bool(on[-1]), int(far_run[-1]), int(near_run[-1]))
+    last = MatchState(float(p.t[-1]), kept, *runs, left, back)
     return TraceMatch(progress, snap_lon, snap_lat, offset, on, conf, last)
 
 
@@ -139,6 +150,9 @@ def _hysteresis_runs(
     Runs are distances to the last fix of the other kind; the flag is the last
     threshold crossing so far, since a crossing sets it whatever it was.
     """
+    if len(near) == 0:
+        none = np.empty(0, np.int64)
+        return np.empty(0, dtype=bool), none, none
     if cfg.off_after_fixes < 1 or cfg.on_after_fixes < 1:
         return _hysteresis_loop(near, prior, cfg)
     n = len(near)

@@ -24,6 +24,9 @@ class SnapConfig:
     max_gate_m: float = 200.0
     far_sigmas: float = 2.0
     off_after_fixes: int = 3
+    #: Far fixes in a row after which the truck went elsewhere, not just noise: a
+    #: near fix then lets every pass bid (``_snap_core.leg``).
+    rejoin_after_fixes: int = 6
     on_after_fixes: int = 2
     max_speed_mps: float = 25.0
     accel_mps2: float = 3.0
@@ -44,6 +47,10 @@ class SnapConfig:
     #: m/s, never negative, so never averaging out): taken as 0, else the filter
     #: integrates them into metres of creep through a junction during a bin stop.
     standstill_mps: float = 0.5
+    #: A truck back on its route for less than this before it leaves again (crossing
+    #: route streets on its way to a dump) is still on the same trip away: when it
+    #: comes back, passes bid by their distance from where it first left.
+    rejoin_memory_s: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,9 @@ class MatchState:
     on_route: bool
     far_run: int = 0
     near_run: int = 0
+    #: Progress where the truck last left its route, and when it last came back.
+    left_m: float | None = None
+    back_t_s: float | None = None
 
     @property
     def progress_m(self) -> float | None:

@@ -24,6 +24,13 @@ unreachable; if no candidate is reachable the matcher re-acquires from all candi
 at a ``jump_cost``, and every hypothesis may also ignore a fix at a ``hold_cost``. The
 on/off-route flag is a hysteresis over consecutive held (far) and matched fixes.
 
+A truck off its route (to a dump, a depot) still reports its speed, which is then not
+along the route: from the ``off_after_fixes``-th far fix its hypotheses are parked where
+it left instead of dead-reckoned, and when it comes back after ``rejoin_after_fixes``
+or more, every pass bids by its distance from that departure point. The point survives
+brief returns (driving along part of its own route on the way), so the state carries it
+(``left_m``, ``back_t_s``); see :func:`fleet._snap_core.leg` and ``excursion``.
+
 Live matching calls :func:`fleet._snap_core.next_hyps` once per fix on the candidates
 in the reachable measure window. Batch matching (:func:`match_traces`) finds every
 fix's candidates at once from a segment grid (a superset that agrees on every
@@ -40,7 +47,18 @@ from math import inf
 import numpy as np
 import numpy.typing as npt
 
-from fleet._snap_core import MIN_DT_S, Hyp, flags, gates, is_near, next_hyps
+from fleet._snap_core import (
+    MIN_DT_S,
+    Hyp,
+    excursion,
+    first_parked,
+    flags,
+    gates,
+    is_near,
+    jump_origin,
+    leg,
+    next_hyps,
+)  # fmt: skip
 from fleet._snap_trace import TraceFixes, TraceMatch, match_traces
 from fleet._snap_types import Hypothesis, MatchState, SnapConfig, SnapResult, state_at
 from fleet.geo import to_lonlat, to_metric_xy
@@ -94,14 +112,21 @@ class Matcher:
 
         near = is_near(window[1], everywhere, far_m)
         speed = _speed(speed_mps, cfg)
-        kept = next_hyps(hyps, window, everywhere, t_s, sigma, speed, near, route.length_m, cfg)
         prior = None if state is None else (state.on_route, state.far_run, state.near_run)
+        kind = leg(near, prior, cfg)
+        left, back = (None, None) if state is None else (state.left_m, state.back_t_s)
+        origin = jump_origin(kind, t_s, left, back, cfg)
+        kept = next_hyps(
+            hyps, window, everywhere, t_s, sigma, speed, near, route.length_m, cfg, kind, origin
+        )
+        left, back = excursion(kind, first_parked(kind, prior, cfg), hyps, t_s, left, back, cfg)
         on, far_run, near_run, conf = flags(kept, near, prior, sigma, cfg)
         progress = kept[0][0] if kept else 0.0
         held = not kept or kept[0][5] < 0.0
         offset = float(route.distance_m(px, py)[0]) if held else kept[0][5]
         lon_s, lat_s = to_lonlat(*route.xy_at_scalar(progress))
-        new_state = MatchState(t_s, tuple(_as_hypothesis(h) for h in kept), on, far_run, near_run)
+        kept_h = tuple(_as_hypothesis(h) for h in kept)
+        new_state = MatchState(t_s, kept_h, on, far_run, near_run, left, back)
         result = SnapResult(route.route_id, progress, float(lon_s), float(lat_s), offset, on, conf)
         return new_state, result
 

@@ -7,6 +7,9 @@ Synthetic street grids and routes (``simulations/tracks.py``) with loops driven 
 dead ends, U-turns and a detour; GPS sampled every 1 s and 5 s with noise sigma 5, 15
 and 30 m (per axis) plus 150 m outliers. "Naive" is Shapely ``line_locate_point`` on
 the whole route with ``distance > off_route_m`` as off-route, measured in the same run.
+"Known pass" rows are the reference of ``simulations/ceiling.py``: a Kalman filter
+and smoother on progress that are told the true pass and which fixes are outliers,
+what the traces allow a live answer (filter) or an after-the-fact one (smoother).
 
 Throughput runs on one core: the process pins itself to CPU 0 and BLAS/OpenMP pools
 to one thread. It covers one long trace (``match_trace``) and a simulated day of the
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fleet.geo import to_metric  # noqa: E402
 from fleet.snap import Matcher, SnapConfig, TraceFixes, match_trace, match_traces  # noqa: E402
+from simulations import ceiling  # noqa: E402
 from simulations.tracks import SimRoute, Streets, drive, plan_route, street_grid  # noqa: E402
 
 ROUTES_DIR = Path(__file__).resolve().parents[1] / "routes_data"
@@ -87,7 +91,8 @@ def accuracy(args) -> None:
     print("|" + "---|" * 11)
     for sample_s in args.samples:
         for sigma in args.sigmas:
-            rows = {"snap": [], "naive": []}
+            rows: dict[str, list[dict[str, float]]] = {"snap": [], "naive": []}
+            drives = []
             for k in range(args.routes):
                 rng = np.random.default_rng(args.seed + k)
                 streets = street_grid(rng)
@@ -100,14 +105,45 @@ def accuracy(args) -> None:
                 rows["snap"].append(metrics(route, streets, tr, res.progress_m, res.on_route))
                 prog, on = naive(route, tr.lon, tr.lat, cfg.off_route_m)
                 rows["naive"].append(metrics(route, streets, tr, prog, on))
+                drives.append((route, streets, tr))
+            if not args.no_ceiling:
+                rows.update(_known_pass_rows(drives, sigma))
             for name, ms in rows.items():
-                w = np.array([m["n"] for m in ms])
-                avg = {key: np.average([m[key] for m in ms], weights=w) for key in ms[0]}
+                avg = _pooled(ms)
+                off = "| – | – |" if name.startswith("known") else (
+                    f"| {avg['prec']:.2f} | {avg['rec']:.2f} |"
+                )  # fmt: skip
                 print(
-                    f"| {sample_s:g} s | {sigma:g} m | {name} | {int(w.sum())} | {avg['p50']:.1f}"
+                    f"| {sample_s:g} s | {sigma:g} m | {name} | {int(avg['n'])} | {avg['p50']:.1f}"
                     f" | {avg['p95']:.1f} | {avg['seg']:.2%} | {avg['seg_tol']:.2%}"
-                    f" | {avg['wrong']:.2%} | {avg['prec']:.2f} | {avg['rec']:.2f} |"
+                    f" | {avg['wrong']:.2%} {off}"
                 )
+
+
+def _pooled(ms: list[dict[str, float]]) -> dict[str, float]:
+    """Per-trace metrics pooled, weighted by fixes."""
+    w = np.array([m["n"] for m in ms])
+    avg = {key: float(np.average([m[key] for m in ms], weights=w)) for key in ms[0]}
+    avg["n"] = float(w.sum())
+    return avg
+
+
+def _known_pass_rows(drives, sigma: float) -> dict[str, list[dict[str, float]]]:
+    """The reference told the true pass (``ceiling.py``): filter and smoother, each with
+    the process noise of the sweep that puts most fixes on the right street."""
+    zs = [ceiling.measurements(route, tr, sigma) for route, _, tr in drives]
+    best: dict[str, list[dict[str, float]]] = {}
+    for sd0, sd_per_s in ceiling.SWEEP:
+        filt, smooth = [], []
+        for (route, streets, tr), z in zip(drives, zs, strict=True):
+            est = ceiling.estimate(tr, z, sigma, sd0, sd_per_s)
+            on = np.ones(len(z), dtype=bool)
+            filt.append(metrics(route, streets, tr, est.filtered_m, on))
+            smooth.append(metrics(route, streets, tr, est.smoothed_m, on))
+        for name, ms in (("known pass, filter", filt), ("known pass, smoother", smooth)):
+            if name not in best or _pooled(ms)["seg"] > _pooled(best[name])["seg"]:
+                best[name] = ms
+    return best
 
 
 def throughput(args) -> None:
@@ -253,6 +289,7 @@ def main() -> None:
     p.add_argument("--day-interval-s", type=float, default=1.0, help="fix interval, day run")
     p.add_argument("--days", type=int, default=4, help="days in the backfill lockstep row")
     p.add_argument("--no-accuracy", action="store_true", help="devices send no accuracy")
+    p.add_argument("--no-ceiling", action="store_true", help="skip the known-pass reference rows")
     p.add_argument("--only", choices=["accuracy", "throughput"], help="run one part")
     args = p.parse_args()
     if args.only != "throughput":

@@ -154,8 +154,11 @@ def drive(
     if detour:
         x, y, m, away = _add_detour(geom, x, y, m, rng)
     t = np.arange(len(m)) * dt
+    # What the device reports is its ground speed at the fix (Doppler): the truck's
+    # own motion, on the detour too, not an average over the sampling interval.
+    ground = np.hypot(np.gradient(x, dt), np.gradient(y, dt))
     pick = np.arange(0, len(m), int(round(sample_s / dt)))
-    t, m, x, y, away = t[pick], m[pick], x[pick], y[pick], away[pick]
+    t, m, x, y, away, ground = t[pick], m[pick], x[pick], y[pick], away[pick], ground[pick]
     true_off = geom.distance_m(x, y) > off_route_m
     nx, ny = x + rng.normal(0, sigma_m, len(x)), y + rng.normal(0, sigma_m, len(y))
     outlier = rng.random(len(x)) < outlier_rate
@@ -163,7 +166,7 @@ def drive(
     nx[outlier] += 150.0 * np.cos(ang)
     ny[outlier] += 150.0 * np.sin(ang)
     lon, lat = to_lonlat(nx, ny)
-    speed = np.abs(np.gradient(m, t)) + rng.normal(0, 0.3, len(t))
+    speed = ground + rng.normal(0, 0.3, len(t))
     acc = np.full(len(t), sigma_m)
     return Trace(t, m, x, y, true_off, lon, lat, np.maximum(speed, 0.0), outlier, away, acc)
 

@@ -17,6 +17,7 @@ from fleet import _snap_batch
 from fleet.geo import to_lonlat, to_metric
 from fleet.network import RouteGeometry
 from fleet.snap import (
+    Hypothesis,
     Matcher,
     MatchState,
     SnapConfig,
@@ -390,3 +391,93 @@ def test_benchmark_drives_in_lockstep_give_the_live_answers():
     results = lockstep([route.geometry] * len(rows), rows)
     for fx, batch in zip(rows, results, strict=True):
         assert_same_as_live(route.geometry, fx, batch)
+
+
+def drive_with_excursion(route, leave_m, away_xy_m, t_step=5.0, speed=10.0, wait_s=120.0):
+    """Truth and fixes (metric) of a truck that drives its route to ``leave_m``, drives
+    the polyline ``away_xy_m`` (offsets) out and back at ``speed`` reporting that speed,
+    waits at its far end, then drives on along its route at 7 m/s."""
+    start = np.arange(0.0, leave_m, 7.0 * t_step)
+    px, py = route.xy_at(start)
+    away = np.asarray(away_xy_m, dtype=float) + (X0, Y0)
+    line = shapely.LineString(away)
+    out = line.interpolate(np.arange(0.0, line.length, speed * t_step))
+    ox, oy = shapely.get_x(out), shapely.get_y(out)
+    n_wait = int(wait_s / t_step)
+    rest = np.arange(leave_m, route.length_m, 7.0 * t_step)
+    rx, ry = route.xy_at(rest)
+    x = np.r_[px, ox, np.full(n_wait, ox[-1]), ox[::-1], rx]
+    y = np.r_[py, oy, np.full(n_wait, oy[-1]), oy[::-1], ry]
+    speeds = np.r_[np.full(len(px), 7.0), np.full(len(ox), speed), np.zeros(n_wait),
+                   np.full(len(ox), speed), np.full(len(rx), 7.0)]  # fmt: skip
+    back_at = len(px) + 2 * len(ox) + n_wait
+    truth = np.r_[start, np.full(back_at - len(start), leave_m), rest]
+    return np.arange(len(x)) * t_step, x, y, speeds, truth, back_at
+
+
+def match_excursion(route, t, x, y, speeds, sigma_m=15.0, seed=5):
+    rng = np.random.default_rng(seed)
+    lon, lat = to_lonlat(x + rng.normal(0, sigma_m, len(x)), y + rng.normal(0, sigma_m, len(y)))
+    matcher, state, out = Matcher(route), None, []
+    for k in range(len(t)):
+        state, res = matcher.step(
+            state, float(t[k]), float(lon[k]), float(lat[k]), float(speeds[k]), sigma_m
+        )
+        out.append(res)
+    fixes = TraceFixes(t, lon, lat, speeds, np.full(len(t), sigma_m))
+    assert_same_as_live(route, fixes, match_traces([route], [fixes])[0])
+    return out
+
+
+def test_a_truck_back_from_the_dump_resumes_where_it_left(block_twice):
+    """It left the first lap's north street for a dump 600 m north, reporting the speed
+    it drove there: that is not progress along the route, and the street's second lap
+    (1 km further on) is no place to resume."""
+    away = [(150.0, 200.0), (150.0, 800.0)]
+    t, x, y, speeds, truth, back_at = drive_with_excursion(block_twice, 650.0, away)
+    results = match_excursion(block_twice, t, x, y, speeds)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[back_at + 2 :]) < 40.0)
+    assert not any(r.on_route for r in results[back_at - 20 : back_at - 10])
+
+
+def test_a_truck_that_drives_along_its_route_on_the_way_resumes_where_it_left(block_twice):
+    """On its way to the dump it drives 300 m along the end of its own route, there and
+    back: it is on its route there, but that does not move where it resumes."""
+    away = [(150.0, 200.0), (150.0, 500.0), (600.0, 500.0), (600.0, -10.0), (900.0, -10.0)]
+    away += [(900.0, -600.0)]
+    t, x, y, speeds, truth, back_at = drive_with_excursion(block_twice, 650.0, away)
+    results = match_excursion(block_twice, t, x, y, speeds)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[back_at + 2 :]) < 40.0)
+
+
+def test_a_stored_state_remembers_where_the_truck_left(block_twice):
+    """The service stores each truck's state between pings: a round trip through JSON at
+    every fix, mid-excursion included, gives the answers of one uninterrupted run."""
+    away = [(150.0, 200.0), (150.0, 800.0)]
+    t, x, y, speeds, _, _ = drive_with_excursion(block_twice, 650.0, away)
+    lon, lat = to_lonlat(x, y)
+    matcher, kept, stored = Matcher(block_twice), None, None
+    for k in range(len(t)):
+        fix = (float(t[k]), float(lon[k]), float(lat[k]), float(speeds[k]), 15.0)
+        kept, a = matcher.step(kept, *fix)
+        stored, b = matcher.step(stored, *fix)
+        stored = MatchState.from_dict(json.loads(json.dumps(stored.to_dict())))
+        assert a == b
+    assert kept.left_m is not None and kept == stored
+
+
+def test_a_truck_lost_by_every_hypothesis_is_found_again():
+    """Four guesses that none of the fixes fit, all held: re-acquiring pays a jump cost
+    once, holding a little each fix, so the newcomer needs a slot to prove itself in."""
+    street = make_route([(0.0, 0.0), (3000.0, 0.0)])
+    guesses = tuple(
+        Hypothesis(m, 7.0, -0.1 * k, 0.0, 20, True) for k, m in enumerate((100, 300, 500, 700))
+    )
+    state = MatchState(0.0, guesses, True)
+    truth = 2000.0 + 7.0 * np.arange(1.0, 30.0)
+    lon, lat = fixes_along(street, truth, sigma_m=10.0, seed=2)
+    _, results = run(street, np.arange(1.0, 30.0), lon, lat, state=state)
+    err = np.abs(np.array([r.progress_m for r in results]) - truth)
+    assert np.all(err[5:] < 30.0)
