@@ -153,8 +153,9 @@ class _Grid:
             spe = np.where(ln.near & (ln.legs != REJOINED), spd, -1.0)
             slack = cfg.reach_slack_m + 3.0 * sig
             c = np.bincount(ln.cand_fix, minlength=n)
-            var, shsp = sig * sig, cfg.speed_sd_share * spd
-            cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, shsp, c > 0]
+            var, sds = sig * sig, cfg.speed_sd_m_per_s + cfg.speed_sd_share * spd
+            cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, sds]
+            cols += [4.0 * var, c > 0]
             cols += [ln.legs != ON, ln.legs == REJOINED, ln.first]
             for f, col in enumerate(cols):
                 by_lane[f, i, :n] = col

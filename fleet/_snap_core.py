@@ -46,9 +46,9 @@ def _speed_gain(dt: float, sigma: float, speed: float, cfg: SnapConfig) -> tuple
     noise, and speed changing within the gap), far better than GPS positions do; the
     filter's steady state for that process noise follows from a quadratic.
     """
-    sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + cfg.speed_sd_share * speed * dt
+    sd = cfg.speed_sd_m + (cfg.speed_sd_m_per_s + cfg.speed_sd_share * speed) * dt
     q, r = sd * sd, sigma * sigma
-    p = 0.5 * (q + sqrt(q * q + 4.0 * q * r))
+    p = 0.5 * (q + sqrt(q * (q + 4.0 * r)))
     a = p / (p + r)
     return a, 1.0 - a
 

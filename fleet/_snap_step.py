@@ -30,11 +30,12 @@ _YOUNG_GAIN = np.array([1.0 / (k + 1.0) for k in range(8)] + [0.0])
 #: Hypothesis fields (first axis of a state block).
 M, V, S, TH, N, D = range(6)
 #: Per-fix rows: time, sigma, 0.5/sigma^2, reach slack, speed (-1 none), speed if near
-#: (else -1 and -1 at a rejoin), near, sigma^2, speed_sd_share * speed, has candidates,
+#: (else -1 and -1 at a rejoin), near, sigma^2, the speed filter's process noise per s
+#: (``speed_sd_m_per_s + speed_sd_share * speed``), 4 sigma^2, has candidates,
 #: held parked (a parked fix or a rejoin), rejoin (``_snap_core.leg``), first parked
 #: fix of a run (``_snap_core.first_parked``).
-ROWS = range(13)
-T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SHSP, HASC, PARK, REJ, FIRST = ROWS
+ROWS = range(14)
+T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SDS, VAR4, HASC, PARK, REJ, FIRST = ROWS
 #: Step modes: ``mode % 3`` which lanes report speed (none, all, some), ``mode // 3 % 3``
 #: which dead-reckon a held fix (none, all, some), plus these if some lane parks,
 #: rejoins, or parks for the first time in a run.
@@ -119,10 +120,10 @@ def _speed_moves(
     """(prediction, gain, 1 - gain, velocity) per hypothesis, as ``_snap_core._predict``."""
     m, v, n = state[M], state[V], state[N]
     sp = p[SPD][:, None]
-    sd = cfg.speed_sd_m + cfg.speed_sd_m_per_s * dt + p[SHSP][:, None] * dt
+    sd = cfg.speed_sd_m + p[SDS][:, None] * dt
     q = sd * sd
     r = p[VAR][:, None]
-    pp = 0.5 * (q + np.sqrt(q * q + 4.0 * q * r))
+    pp = 0.5 * (q + np.sqrt(q * (q + p[VAR4][:, None])))
     a = pp / (pp + r)
     a = np.maximum(a, _YOUNG_GAIN[np.minimum(n, 8.0).astype(np.intp)])
     sgn = np.where(v < 0.0, -1.0, 1.0)
@@ -282,13 +283,11 @@ def _held(
     reckoning wherever a lane dead-reckons (its speed if near is its speed). ``mode >=
     9``: some lane holds parked (never one that dead-reckons: it is far or rejoins).
     """
-    np.subtract(state[S], cfg.hold_cost, out=out[S])
-    out[N] = state[N]
+    np.copyto(out, state)
+    out[S] -= cfg.hold_cost
     out[D] = -1.0
     roll = mode // 3 % 3
-    if roll == 0:
-        out[[M, V, TH]] = state[[M, V, TH]]
-    else:
+    if roll:
         m, v = state[M], state[V]
         sp = p[SPE][:, None]
         if mode % 3 != 1:
@@ -299,7 +298,6 @@ def _held(
             out[M], out[V], out[TH] = moved, vel, p[T_][:, None]
         else:
             rolls = sp >= 0.0
-            out[[M, V, TH]] = state[[M, V, TH]]
             np.copyto(out[M], moved, where=rolls)
             np.copyto(out[V], vel, where=rolls)
             np.copyto(out[TH], p[T_][:, None], where=rolls)
