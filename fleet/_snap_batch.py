@@ -35,15 +35,22 @@ from fleet._snap_core import REJOINS as REJOINED
 from fleet._snap_step import (
     FIRST,
     FIRSTS,
+    HASC,
+    K2,
+    NEAR,
     NEG,
     PARK,
     PARKS,
     REJ,
     REJOINS,
+    SDS,
     SIG,
+    SLACK,
     SPD,
     SPE,
     T_,
+    VAR,
+    VAR4,
     Cands,
     D,
     M,
@@ -60,6 +67,10 @@ IntArray = npt.NDArray[np.int64]
 #: Below this many active lanes a lockstep step costs more than the lanes' fixes do
 #: one by one (~85 us a step against ~6 us a fix), so the rest runs through next_hyps.
 LOCKSTEP_MIN_LANES = 16
+#: Steps laid out step by step at a time (a few MB for a backfill of 200 lanes).
+_CHUNK_STEPS = 512
+#: Bits of a fix's flags in ``_Grid.base``.
+_NEAR, _HASC, _PARK, _REJ, _FIRST = 1, 2, 4, 8, 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,14 +132,18 @@ def run(lanes: list[Lane], cfg: SnapConfig) -> list[LaneResult]:
 
 @dataclass(frozen=True, eq=False)
 class _Grid:
-    """Lanes as (steps, lanes) arrays, and their candidates grouped by step.
+    """Lanes' per-fix rows, and their candidates grouped by step.
 
-    Step ``k``'s candidates are ``bounds[k]:bounds[k + 1]`` of the ``cand_*`` arrays.
+    ``base`` is (time, sigma, speed, flags; lanes, steps), filled lane by lane; :meth:`rows`
+    derives the step's rows (``_snap_step.ROWS``) and lays a run of steps out step by
+    step (steps, rows, lanes), a chunk at a time: a backfill of many days holds four
+    rows per fix, not fourteen twice over. Step ``k``'s candidates are
+    ``bounds[k]:bounds[k + 1]`` of the ``cand_*`` arrays.
     """
 
     sizes: list[int]
     active: list[int]
-    per_fix: FloatArray
+    base: FloatArray
     modes: list[int]
     lengths_m: FloatArray
     cand_k: IntArray
@@ -143,22 +158,16 @@ class _Grid:
     def build(cls, lanes: list[Lane], cfg: SnapConfig) -> _Grid:
         sizes = [len(ln.t_s) for ln in lanes]
         steps = max(sizes, default=0)
-        # Filled lane by lane (contiguous rows), then laid out step by step in one copy.
-        by_lane = np.zeros((len(_snap_step.ROWS), len(lanes), steps))
-        by_lane[SIG] = 1.0
+        base = np.zeros((4, len(lanes), steps))
         counts = np.zeros((steps, len(lanes)), dtype=np.int64)
         ks, lane_ids, ranks, ms, ds = [], [], [], [], []
         for i, ln in enumerate(lanes):
-            n, sig, spd = sizes[i], ln.sigma_m, ln.speed_mps
-            spe = np.where(ln.near & (ln.legs != REJOINED), spd, -1.0)
-            slack = cfg.reach_slack_m + 3.0 * sig
+            n = sizes[i]
             c = np.bincount(ln.cand_fix, minlength=n)
-            var, sds = sig * sig, cfg.speed_sd_m_per_s + cfg.speed_sd_share * spd
-            cols = [ln.t_s, sig, 0.5 / (sig * sig), slack, spd, spe, ln.near, var, sds]
-            cols += [4.0 * var, c > 0]
-            cols += [ln.legs != ON, ln.legs == REJOINED, ln.first]
-            for f, col in enumerate(cols):
-                by_lane[f, i, :n] = col
+            flags = ln.near * _NEAR + (c > 0) * _HASC + ln.first * _FIRST
+            flags += (ln.legs != ON) * _PARK + (ln.legs == REJOINED) * _REJ
+            base[0, i, :n], base[1, i, :n], base[2, i, :n] = ln.t_s, ln.sigma_m, ln.speed_mps
+            base[3, i, :n] = flags
             counts[:n, i] = c
             starts = np.r_[0, np.cumsum(c)[:-1]]
             ks.append(ln.cand_fix)
@@ -166,24 +175,24 @@ class _Grid:
             ranks.append(np.arange(len(ln.cand_fix)) - starts[ln.cand_fix])
             ms.append(ln.cand_m)
             ds.append(ln.cand_d)
-        per_fix = np.ascontiguousarray(by_lane.transpose(2, 0, 1))
         cand_k = np.concatenate([np.empty(0, np.int64), *ks])
         by_k = np.argsort(cand_k, kind="stable")
         active = (np.asarray(sizes)[None, :] > np.arange(steps)[:, None]).sum(1)
-        speed = per_fix[:, SPD, :] >= 0.0
-        live = np.arange(len(lanes))[None, :] < active[:, None]
-        has, lacks = (speed & live).any(1), (~speed & live).any(1)
+        live = np.arange(len(lanes))[:, None] < active[None, :]
+        speed = base[2] >= 0.0
+        has, lacks = (speed & live).any(0), (~speed & live).any(0)
         modes = np.where(has & lacks, 2, np.where(has, 1, 0))
-        rolls = per_fix[:, SPE, :] >= 0.0
-        rolling, still = (rolls & live).any(1), (~rolls & live).any(1)
+        flags = base[3].astype(np.int64)
+        rolls = speed & (flags & _NEAR > 0) & (flags & _REJ == 0)
+        rolling, still = (rolls & live).any(0), (~rolls & live).any(0)
         modes += 3 * np.where(rolling & still, 2, np.where(rolling, 1, 0))
-        modes += PARKS * (per_fix[:, PARK, :] > 0.0).any(1)
-        modes += REJOINS * (per_fix[:, REJ, :] > 0.0).any(1)
-        modes += FIRSTS * (per_fix[:, FIRST, :] > 0.0).any(1)
+        modes += PARKS * (flags & _PARK > 0).any(0)
+        modes += REJOINS * (flags & _REJ > 0).any(0)
+        modes += FIRSTS * (flags & _FIRST > 0).any(0)
         return cls(
             sizes,
             active.tolist(),
-            per_fix,
+            base,
             modes.tolist(),
             np.array([ln.length_m for ln in lanes]),
             cand_k[by_k],
@@ -194,6 +203,23 @@ class _Grid:
             np.maximum(counts.max(1, initial=0), 1).tolist(),
             np.searchsorted(cand_k[by_k], np.arange(steps + 1)).tolist(),
         )
+
+    def rows(self, k0: int, k1: int, cfg: SnapConfig) -> FloatArray:
+        """Per-fix rows of steps ``k0..k1`` as (steps, rows, lanes active at ``k0``)."""
+        t, sig, spd, flags = self.base[:, : self.active[k0], k0:k1]
+        bits = flags.astype(np.int64)
+        out = np.empty((len(_snap_step.ROWS), *t.shape))
+        out[T_], out[SIG], out[SPD] = t, sig, spd
+        var = sig * sig
+        out[K2] = 0.5 / var
+        out[SLACK] = cfg.reach_slack_m + 3.0 * sig
+        out[VAR], out[VAR4] = var, 4.0 * var
+        out[SDS] = cfg.speed_sd_m_per_s + cfg.speed_sd_share * spd
+        for row, bit in ((NEAR, _NEAR), (HASC, _HASC), (PARK, _PARK), (REJ, _REJ)):
+            out[row] = bits & bit > 0
+        out[FIRST] = bits & _FIRST > 0
+        out[SPE] = np.where(bits & (_NEAR | _REJ) == _NEAR, spd, -1.0)
+        return np.ascontiguousarray(out.transpose(2, 0, 1))
 
     def cands(self, k: int) -> Cands:
         """Step ``k``'s candidates (views, no copies)."""
@@ -217,7 +243,7 @@ def _loop(
     ``trip`` is every lane's (left_m, back_t_s) (``_snap_core.excursion``), NaN for
     none; it is updated from the hypotheses before each step, as the live path does.
     """
-    steps, nt = grid.per_fix.shape[0], state.shape[1]
+    steps, nt = grid.base.shape[2], state.shape[1]
     out_m, out_d = np.zeros((steps, nt)), np.zeros((steps, nt))
     out_s = np.full((steps, nt, rounds), NEG)
     finals = [(state[:, i].copy(), trip[:, i].copy()) for i in range(nt)]
@@ -226,11 +252,13 @@ def _loop(
     tracking = not np.isnan(trip[0]).all()
     with np.errstate(all="ignore"):
         for k in range(tail):
+            if k % _CHUNK_STEPS == 0:
+                rows, k0 = grid.rows(k, min(k + _CHUNK_STEPS, tail), cfg), k
             now = grid.active[k]
             if now < nt:
                 finals[now:nt] = [(state[:, i].copy(), trip[:, i].copy()) for i in range(now, nt)]
                 state, trip, nt = state[:, :now], trip[:, :now], now
-            c, p, mode = grid.cands(k), grid.per_fix[k, :, :nt], grid.modes[k]
+            c, p, mode = grid.cands(k), rows[k - k0, :, :nt], grid.modes[k]
             after = _excursion(trip, state, p, cfg) if mode >= REJOINS else None
             state = step(state, p, c, mode, lengths[:nt], rounds, cfg, trip if tracking else None)
             if after is not None:
