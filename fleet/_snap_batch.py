@@ -30,8 +30,9 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet import _snap_step
-from fleet._snap_core import ON, Hyp, excursion, jump_origin, next_hyps
+from fleet._snap_core import ON, Hyp, approaching, excursion, jump_origin, next_hyps
 from fleet._snap_core import REJOINS as REJOINED
+from fleet._snap_core import RETURNS as RETURNED
 from fleet._snap_step import (
     FIRST,
     FIRSTS,
@@ -43,6 +44,7 @@ from fleet._snap_step import (
     PARKS,
     REJ,
     REJOINS,
+    RET,
     SDS,
     SIG,
     SLACK,
@@ -70,7 +72,7 @@ LOCKSTEP_MIN_LANES = 16
 #: Steps laid out step by step at a time (a few MB for a backfill of 200 lanes).
 _CHUNK_STEPS = 512
 #: Bits of a fix's flags in ``_Grid.base``.
-_NEAR, _HASC, _PARK, _REJ, _FIRST = 1, 2, 4, 8, 16
+_NEAR, _HASC, _PARK, _REJ, _FIRST, _RET = 1, 2, 4, 8, 16, 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +82,8 @@ class Lane:
     ``speed_mps`` is -1 where the device sent none; ``near`` says the route passes within
     the off-route distance; ``legs`` is ``_snap_core.leg`` per fix and ``first`` marks
     ``_snap_core.first_parked``; ``hyps`` is the (6, h) starting block (h may be 0);
-    ``trip`` the truck's (left_m, back_t_s) before the first fix, NaN for none.
+    ``trip`` the truck's (left_m, back_t_s, rejoined_t_s) before the first fix, NaN for
+    none.
     """
 
     length_m: float
@@ -100,7 +103,7 @@ class Lane:
 @dataclass(frozen=True, eq=False)
 class LaneResult:
     """Per fix: best progress and offset (-1 held), kept scores (n, R); final block and
-    (left_m, back_t_s)."""
+    (left_m, back_t_s, rejoined_t_s)."""
 
     best_m: FloatArray
     best_d: FloatArray
@@ -120,7 +123,7 @@ def run(lanes: list[Lane], cfg: SnapConfig) -> list[LaneResult]:
     state[S] = NEG
     for i, ln in enumerate(ordered):
         state[:, i, : ln.hyps.shape[1]] = ln.hyps
-    trip = np.array([ln.trip for ln in ordered]).reshape(-1, 2).T.copy()
+    trip = np.array([ln.trip for ln in ordered]).reshape(-1, 3).T.copy()
     out_m, out_d, out_s, finals = _loop(grid, ordered, state, trip, rounds, cfg)
     results: list[LaneResult] = [None] * len(lanes)  # type: ignore[list-item]
     for slot, i in enumerate(order):
@@ -166,6 +169,7 @@ class _Grid:
             c = np.bincount(ln.cand_fix, minlength=n)
             flags = ln.near * _NEAR + (c > 0) * _HASC + ln.first * _FIRST
             flags += (ln.legs != ON) * _PARK + (ln.legs == REJOINED) * _REJ
+            flags += (ln.legs == RETURNED) * _RET
             base[0, i, :n], base[1, i, :n], base[2, i, :n] = ln.t_s, ln.sigma_m, ln.speed_mps
             base[3, i, :n] = flags
             counts[:n, i] = c
@@ -183,11 +187,11 @@ class _Grid:
         has, lacks = (speed & live).any(0), (~speed & live).any(0)
         modes = np.where(has & lacks, 2, np.where(has, 1, 0))
         flags = base[3].astype(np.int64)
-        rolls = speed & (flags & _NEAR > 0) & (flags & _REJ == 0)
+        rolls = speed & (flags & (_NEAR | _REJ | _RET) == _NEAR)
         rolling, still = (rolls & live).any(0), (~rolls & live).any(0)
         modes += 3 * np.where(rolling & still, 2, np.where(rolling, 1, 0))
         modes += PARKS * (flags & _PARK > 0).any(0)
-        modes += REJOINS * (flags & _REJ > 0).any(0)
+        modes += REJOINS * (flags & (_REJ | _RET) > 0).any(0)
         modes += FIRSTS * (flags & _FIRST > 0).any(0)
         return cls(
             sizes,
@@ -217,8 +221,8 @@ class _Grid:
         out[SDS] = cfg.speed_sd_m_per_s + cfg.speed_sd_share * spd
         for row, bit in ((NEAR, _NEAR), (HASC, _HASC), (PARK, _PARK), (REJ, _REJ)):
             out[row] = bits & bit > 0
-        out[FIRST] = bits & _FIRST > 0
-        out[SPE] = np.where(bits & (_NEAR | _REJ) == _NEAR, spd, -1.0)
+        out[RET], out[FIRST] = bits & _RET > 0, bits & _FIRST > 0
+        out[SPE] = np.where(bits & (_NEAR | _REJ | _RET) == _NEAR, spd, -1.0)
         return np.ascontiguousarray(out.transpose(2, 0, 1))
 
     def cands(self, k: int) -> Cands:
@@ -240,7 +244,7 @@ def _loop(
 ) -> tuple[FloatArray, FloatArray, FloatArray, list[tuple[FloatArray, FloatArray]]]:
     """Lockstep while enough lanes are active, then the rest one by one (``_alone``).
 
-    ``trip`` is every lane's (left_m, back_t_s) (``_snap_core.excursion``), NaN for
+    ``trip`` is every lane's (left_m, back_t_s, rejoined_t_s) (``_snap_core.excursion``), NaN for
     none; it is updated from the hypotheses before each step, as the live path does.
     """
     steps, nt = grid.base.shape[2], state.shape[1]
@@ -275,12 +279,14 @@ def _loop(
 
 
 def _excursion(trip: FloatArray, state: FloatArray, p: FloatArray, cfg: SnapConfig) -> FloatArray:
-    """(left_m, back_t_s) of every lane after this step (``_snap_core.excursion``)."""
+    """The trip of every lane after this step (``_snap_core.excursion``)."""
     t = p[T_]
-    left, back = trip
-    rejoin = p[REJ] > 0.0
+    left, back, rejoined = trip
+    rejoins = p[REJ] > 0.0
+    returns = rejoins | (p[RET] > 0.0)
     first = (p[FIRST] > 0.0) & (state[S, :, 0] > NEG) & ~(t - back < cfg.rejoin_memory_s)
-    return np.stack([np.where(first, state[M, :, 0], left), np.where(rejoin, t, back)])
+    left = np.where(first, state[M, :, 0], left)
+    return np.stack([left, np.where(returns, t, back), np.where(rejoins, t, rejoined)])
 
 
 def _alone(
@@ -295,14 +301,15 @@ def _alone(
 ) -> tuple[FloatArray, FloatArray]:
     """Fixes ``start..`` of one lane through the live path's :func:`next_hyps`, from the
     hypotheses in ``block``; per-fix answers into the outputs, returns the final block
-    and (left_m, back_t_s).
+    and trip.
 
     Where few lanes are active, NumPy's per-call cost for a handful of fixes is several
     times this plain-float loop; both give the same numbers.
     """
     live = block[:, block[S] > NEG]
     hyps: list[Hyp] = [(m, v, s, t, int(k), d) for m, v, s, t, k, d in live.T.tolist()]
-    left, back = (None if np.isnan(v) else float(v) for v in trip.tolist())
+    left, back, rejoined = (None if np.isnan(v) else float(v) for v in trip.tolist())
+    now = (left, back, rejoined)
     n = len(lane.t_s)
     bounds = np.searchsorted(lane.cand_fix, np.arange(start, n + 1)).tolist()
     cm, cd = lane.cand_m.tolist(), lane.cand_d.tolist()
@@ -311,17 +318,18 @@ def _alone(
     for k, (t, sig, spd, near, leg, first) in enumerate(rows, start):
         lo, hi = bounds[k - start], bounds[k - start + 1]
         found = (cm[lo:hi], cd[lo:hi])
-        origin = jump_origin(leg, t, left, back, cfg)
+        origin = jump_origin(leg, t, now[0], now[1], cfg)
         prior = hyps
         hyps = next_hyps(
-            hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg, leg, origin
-        )
-        left, back = excursion(leg, first, prior, t, left, back, cfg)
+            hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg, leg,
+            origin, approaching(leg, t, origin, now[2], cfg),
+        )  # fmt: skip
+        now = excursion(leg, first, prior, t, now, cfg)
         if hyps:
             best_m[k], best_d[k] = hyps[0][0], hyps[0][5]
             scores[k, : len(hyps)] = [h[2] for h in hyps]
     final = np.array(hyps, dtype=float).reshape(-1, 6).T if hyps else live
-    return final, np.array([np.nan if v is None else v for v in (left, back)])
+    return final, np.array([np.nan if v is None else v for v in now])
 
 
 def _known(

@@ -1,8 +1,10 @@
 """The matcher's inner loop: one Viterbi step over plain-float hypotheses.
 
-Private to :mod:`fleet.snap`. Live and batch matching both call :func:`next_hyps` per
-fix, which is what makes them agree exactly; it works on tuples and Python floats
-because candidate lists are short and NumPy's per-call overhead would dominate.
+Private to :mod:`fleet.snap`. Live matching calls :func:`next_hyps` per fix; the batch's
+lockstep (:mod:`fleet._snap_step`) repeats its arithmetic operation for operation, and
+finishes its last few traces through it, which is what makes them agree exactly. It
+works on tuples and Python floats because candidate lists are short and NumPy's
+per-call overhead would dominate.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ _GROW = [(1.0, 1.0)] * 3 + [
 ]
 
 #: How a fix stands to the route (:func:`leg`): on it (or a glitch off it), one of a run
-#: of far fixes that means the truck left, the first near fix after such a run.
-ON, PARKED, REJOINS = 0, 1, 2
+#: of far fixes that means the truck left, the first near fix after such a run, or after
+#: one long enough to mean the truck went elsewhere.
+ON, PARKED, RETURNS, REJOINS = 0, 1, 2, 3
 # A hypothesis in the inner loop: (progress_m, speed_mps, score, t_s, updates, offset_m);
 # offset_m is the matched candidate's distance for this fix, or -1.0 if the fix was held.
 Hyp = tuple[float, float, float, float, int, float]
@@ -194,21 +197,26 @@ def _prune(
     """Add the 'ignore this fix' option, keep the best distinct hypotheses, renormalize.
 
     The sort is stable (``reverse`` keeps equal scores in order), so of equal scores
-    the first option wins, as ``argmax`` makes it win in the batch. One slot is kept
-    for an option that places the fix: held hypotheses all pay the same hold cost, so
-    once they fill every slot a newcomer (a re-acquisition, which pays a jump cost
-    once) could never stay long enough to prove itself.
+    the first option wins, as ``argmax`` makes it win in the batch. If some option
+    places the fix (within the prune floor), one slot is kept for such an option: held
+    hypotheses all pay the same hold cost, so once they fill every slot a newcomer (a
+    re-acquisition, which pays a jump cost once) could never stay long enough to prove
+    itself.
     """
     new.extend(map(held, hyps))
     new.sort(key=itemgetter(2), reverse=True)
     top = new[0][2]
     floor, merge, most = top - cfg.prune_cost, cfg.merge_m, cfg.max_hypotheses
+    if most > 1 and any(h[5] >= 0.0 and h[2] >= floor for h in new):
+        reserve = most - 1
+    else:
+        reserve = most
     kept: list[Hyp] = []
     holds = 0
     for h in new:
         if h[2] < floor or len(kept) == most:
             break
-        if h[5] < 0.0 and holds == most - 1 > 0:
+        if h[5] < 0.0 and holds == reserve:
             continue
         m = h[0]
         for k in kept:
@@ -253,15 +261,18 @@ def next_hyps(
     cfg: SnapConfig,
     leg: int = 0,
     origin: float | None = None,
+    approach: bool = False,
 ) -> list[Hyp]:
     """One Viterbi step: track through reachable candidates, else re-acquire anywhere.
 
     ``near`` says the fix lies within the off-route distance of the route; ``leg``
     (:func:`leg`) whether it is one of a run of far fixes long enough to mean the truck
-    left the route (``PARKED``), or the first near one after such a run (``REJOINS``).
-    A far fix alone is held with the clock stopped, so that the truck's progress is
-    dead-reckoned over the glitch once a fix places it again. ``origin``: where to
-    measure re-acquisition jumps from, if not the best hypothesis (:func:`excursion`).
+    left the route (``PARKED``), or the first near one after such a run (``RETURNS``,
+    or ``REJOINS`` after a long one). A far fix alone is held with the clock stopped, so
+    that the truck's progress is dead-reckoned over the glitch once a fix places it
+    again. ``origin``: where to measure re-acquisition jumps from, if not the best
+    hypothesis (:func:`jump_origin`); ``approach``: the truck is coming back from a trip
+    elsewhere (:func:`approaching`).
     """
     new = _advance(hyps, *window, t, sigma, speed, length_m, cfg) if hyps else None
     if leg == REJOINS:
@@ -281,8 +292,7 @@ def next_hyps(
     if leg != ON:
         return _prune(new, hyps, lambda h: _parked(h, t, cfg), cfg)
     if near:
-        back = origin is not None
-        return _prune(new, hyps, lambda h: _held(h, t, speed, length_m, cfg, back), cfg)
+        return _prune(new, hyps, lambda h: _held(h, t, speed, length_m, cfg, approach), cfg)
     return _prune(new, hyps, lambda h: _held(h, t, -1.0, length_m, cfg), cfg)
 
 
@@ -307,12 +317,14 @@ def is_near(
 
 
 def leg(near: bool, prior: tuple[bool, int, int] | None, cfg: SnapConfig) -> int:
-    """``PARKED`` if a fix is far and the run of far fixes it ends says "off the route",
-    ``REJOINS`` if it is near and ends a run of far fixes long enough to mean the truck
-    went elsewhere (:func:`rejoin_after`), else ``ON``."""
+    """``PARKED`` if a fix is far and the run of far fixes it ends says "off the route";
+    if it is near and ends such a run, ``REJOINS`` if the run was long enough to mean the
+    truck went elsewhere (:func:`rejoin_after`), else ``RETURNS``; else ``ON``."""
     far_run = 0 if prior is None else prior[1]
     if near:
-        return REJOINS if far_run >= rejoin_after(cfg) else ON
+        if far_run >= rejoin_after(cfg):
+            return REJOINS
+        return RETURNS if far_run >= park_after(cfg) else ON
     return PARKED if far_run + 1 >= park_after(cfg) else ON
 
 
@@ -321,23 +333,23 @@ def excursion(
     first: bool,
     hyps: Sequence[Hyp],
     t: float,
-    left_m: float | None,
-    back_t: float | None,
+    trip: tuple[float | None, float | None, float | None],
     cfg: SnapConfig,
-) -> tuple[float | None, float | None]:
-    """(left_m, back_t) after a fix: where the truck last left its route, and when it
-    last came back.
+) -> tuple[float | None, float | None, float | None]:
+    """The ``trip`` (left_m, back_t, rejoined_t) after a fix: where the truck last left
+    its route, when it last came back, and when it last came back from elsewhere.
 
     The ``first`` parked fix of a run (:func:`first_parked`) records the best
     hypothesis's progress, unless the truck came back less than ``rejoin_memory_s`` ago:
     then it only crossed its route on the way, and the first departure still says
     where it will resume.
     """
-    if kind == REJOINS:
-        return left_m, t
+    left_m, back_t, rejoined_t = trip
+    if kind >= RETURNS:
+        return left_m, t, t if kind == REJOINS else rejoined_t
     if first and hyps and (back_t is None or t - back_t >= cfg.rejoin_memory_s):
-        return hyps[0][0], back_t
-    return left_m, back_t
+        return hyps[0][0], back_t, rejoined_t
+    return trip
 
 
 def first_parked(kind: int, prior: tuple[bool, int, int] | None, cfg: SnapConfig) -> bool:
@@ -349,14 +361,26 @@ def jump_origin(
     kind: int, t: float, left_m: float | None, back_t: float | None, cfg: SnapConfig
 ) -> float | None:
     """Where a re-acquisition measures its jump from: where the truck left its route,
-    while it is coming back (the rejoining fix, and ``rejoin_memory_s`` after), else
+    while it is coming back (its first near fix, and ``rejoin_memory_s`` after), else
     the best hypothesis (None). A truck back from a dump resumes where it left, not on
     the pass of the same street nearest the streets it crossed on its way."""
     if left_m is None:
         return None
-    if kind == REJOINS or (back_t is not None and t - back_t < cfg.rejoin_memory_s):
+    if kind >= RETURNS or (back_t is not None and t - back_t < cfg.rejoin_memory_s):
         return left_m
     return None
+
+
+def approaching(
+    kind: int, t: float, origin: float | None, rejoined_t: float | None, cfg: SnapConfig
+) -> bool:
+    """Whether the truck is coming back from a trip elsewhere (the rejoining fix, and
+    ``rejoin_memory_s`` after): a hypothesis that fails to place two near fixes in a row
+    is then parked, not dead-reckoned (:func:`_held`). Not after a short run of far
+    fixes, which noise alone makes when a device understates its accuracy."""
+    if origin is None:
+        return False
+    return kind == REJOINS or (rejoined_t is not None and t - rejoined_t < cfg.rejoin_memory_s)
 
 
 def park_after(cfg: SnapConfig) -> int:

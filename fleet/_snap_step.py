@@ -32,13 +32,13 @@ M, V, S, TH, N, D = range(6)
 #: Per-fix rows: time, sigma, 0.5/sigma^2, reach slack, speed (-1 none), speed if near
 #: (else -1 and -1 at a rejoin), near, sigma^2, the speed filter's process noise per s
 #: (``speed_sd_m_per_s + speed_sd_share * speed``), 4 sigma^2, has candidates,
-#: held parked (a parked fix or a rejoin), rejoin (``_snap_core.leg``), first parked
-#: fix of a run (``_snap_core.first_parked``).
-ROWS = range(14)
-T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SDS, VAR4, HASC, PARK, REJ, FIRST = ROWS
+#: held parked (``_snap_core.leg`` not ON), rejoins, first parked fix of a run
+#: (``_snap_core.first_parked``), returns (``leg`` RETURNS).
+ROWS = range(15)
+T_, SIG, K2, SLACK, SPD, SPE, NEAR, VAR, SDS, VAR4, HASC, PARK, REJ, FIRST, RET = ROWS
 #: Step modes: ``mode % 3`` which lanes report speed (none, all, some), ``mode // 3 % 3``
 #: which dead-reckon a held fix (none, all, some), plus these if some lane parks,
-#: rejoins, or parks for the first time in a run.
+#: comes back (returns or rejoins), or parks for the first time in a run.
 PARKS, REJOINS, FIRSTS = 9, 18, 36
 NEG = -np.inf
 
@@ -65,8 +65,8 @@ def step(
 ) -> FloatArray:
     """One Viterbi step for every active lane (see :func:`fleet._snap_core.next_hyps`).
 
-    ``trip``: every lane's (left_m, back_t_s) before this fix, NaN for none, or None if
-    no lane has left its route yet (``_snap_core.jump_origin``).
+    ``trip``: every lane's (left_m, back_t_s, rejoined_t_s) before this fix, NaN for
+    none, or None if no lane has left its route yet (``_snap_core.jump_origin``).
 
     Options are written into one (6, lanes, W + [W] + H) block, W the most candidates
     of any lane: moves into each candidate, re-acquisitions if any lane needs them, then
@@ -77,17 +77,24 @@ def step(
     t = p[T_]
     lanes, hyps = state.shape[1], state.shape[2]
     width = c.width
+    mem = cfg.rejoin_memory_s
     dt = np.maximum(t[:, None] - state[TH], MIN_DT_S)
     placed = state[S, :, 0] > NEG
     lost = (p[NEAR] > 0.0) & (state[D, :, 0] < 0.0) & placed
     emit = c.d * c.d * p[K2][c.lane]
     moves, pred, vel = _advance(state, dt, p, c, emit, mode % 3, lengths_m, cfg)
     rejoin = p[REJ] > 0.0 if mode // REJOINS % 2 else None
-    back = None
+    back = approach = None
     if trip is not None:
-        back = ~np.isnan(trip[0]) & ((p[REJ] > 0.0) | (t - trip[1] < cfg.rejoin_memory_s))
+        rejoins = p[REJ] > 0.0
+        back = ~np.isnan(trip[0]) & (rejoins | (p[RET] > 0.0) | (t - trip[1] < mem))
         if not np.count_nonzero(back):
             back = None
+        else:
+            # ``_snap_core.approaching``
+            approach = back & (rejoins | (t - trip[2] < mem))
+            if not np.count_nonzero(approach):
+                approach = None
     reached = np.zeros(lanes, dtype=bool)
     reached[c.lane[moves[S] > NEG]] = True
     need = lost | ~reached
@@ -106,7 +113,7 @@ def step(
         opts[:, c.lane, c.rank + width] = _seeds(
             state, placed, p, c, emit, need, rejoin, origin, cfg
         )
-    _held(opts[:, :, -hyps:], state, dt, p, lengths_m, pred, vel, mode, back, cfg)
+    _held(opts[:, :, -hyps:], state, dt, p, lengths_m, pred, vel, mode, approach, cfg)
     return _select(opts, rounds, cfg)
 
 
@@ -271,12 +278,13 @@ def _held(
     pred: FloatArray,
     vel: FloatArray,
     mode: int,
-    back: npt.NDArray[np.bool_] | None,
+    approach: npt.NDArray[np.bool_] | None,
     cfg: SnapConfig,
 ) -> None:
     """Every hypothesis ignoring this fix: dead-reckoned if near and speed is known,
     parked where some lane's truck is off its route (``_snap_core._parked``), or is
-    coming ``back`` and the hypothesis could not place the last fix either.
+    coming back from elsewhere (``approach``) and the hypothesis could not place the
+    last fix either.
 
     ``mode // 3 % 3`` says whether no lane, every lane or some lanes dead-reckon; when
     every lane reports speed (``mode % 3 == 1``) ``pred`` and ``vel`` are that same
@@ -301,8 +309,8 @@ def _held(
             np.copyto(out[M], moved, where=rolls)
             np.copyto(out[V], vel, where=rolls)
             np.copyto(out[TH], p[T_][:, None], where=rolls)
-        if back is not None:
-            parks = (back & (sp[:, 0] >= 0.0))[:, None] & (state[D] < 0.0)
+        if approach is not None:
+            parks = (approach & (sp[:, 0] >= 0.0))[:, None] & (state[D] < 0.0)
             np.copyto(out[M], state[M], where=parks)
             np.copyto(out[V], 0.0, where=parks)
     if mode // PARKS % 2:
@@ -335,9 +343,10 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
             flat_w[at] = NEG
         if r == rounds - 1:
             # The last slot is for an option that places the fix if every other kept
-            # one holds (``_snap_core._prune``).
+            # one holds and there is one within the floor (``_snap_core._prune``).
             held = options[D] < 0.0
             only = np.logical_and.reduce(held.reshape(-1)[picks[:r]], axis=0)
+            only &= ((sa >= (top - cfg.prune_cost)[:, None]) & ~held).any(1)
             np.copyto(work, NEG, where=held & only[:, None])
         at = picks[r] = row + work.argmax(1)
         best[r] = flat_w[at]

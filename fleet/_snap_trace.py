@@ -1,10 +1,11 @@
 """Batch matching of whole traces: inputs to lanes, lockstep, lanes to per-fix arrays.
 
 Private to :mod:`fleet.snap`, which exports :func:`match_trace` and
-:func:`match_traces`. Candidates of a trace come from one index query; the Viterbi
-steps of all traces run together in :mod:`fleet._snap_batch`; what depends only on
-where the fixes lie (on/off-route hysteresis) or on the kept scores (confidence) is
-computed afterwards over whole arrays, with the same arithmetic as the live path.
+:func:`match_traces`. Candidates of a trace come from one index query; what depends
+only on where the fixes lie (the on/off-route hysteresis, and from it each fix's leg:
+on, parked, back) is computed first over whole arrays; the Viterbi steps of all traces
+run together in :mod:`fleet._snap_batch`; what depends on the kept scores (confidence)
+is computed afterwards, with the same arithmetic as the live path.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import numpy.typing as npt
 
 from fleet import _snap_batch
 from fleet._snap_batch import Lane, LaneResult
-from fleet._snap_core import ON, PARKED, REJOINS, _hysteresis, park_after, rejoin_after
+from fleet._snap_core import (
+    ON,
+    PARKED,
+    REJOINS,
+    RETURNS,
+    _hysteresis,
+    park_after,
+    rejoin_after,
+)  # fmt: skip
 from fleet._snap_types import Hypothesis, MatchState, SnapConfig
 from fleet.geo import to_lonlat, to_metric
 from fleet.network import RouteGeometry
@@ -105,10 +114,14 @@ def _prepare(route: RouteGeometry, fixes: TraceFixes, cfg: SnapConfig) -> _Prepa
     # ``_snap_core.leg`` per fix: far_run before each fix is the one after the last.
     before = np.r_[0 if prior is None else prior[1], runs[1][:-1]][:n]
     parked = ~near & (runs[1] >= park_after(cfg))
-    trip = (np.nan, np.nan) if state is None else (state.left_m, state.back_t_s)
+    trip = (None, None, None) if state is None else state.trip
     lane = Lane(
         route.length_m, t, sig, _speeds(fixes.speed_mps, n, cfg), near,
-        np.where(parked, PARKED, np.where(near & (before >= rejoin_after(cfg)), REJOINS, ON)),
+        np.select(
+            [parked, near & (before >= rejoin_after(cfg)), near & (before >= park_after(cfg))],
+            [PARKED, REJOINS, RETURNS],
+            ON,
+        ),
         parked & (runs[1] == park_after(cfg)),
         cands.fix, cands.progress_m, cands.offset_m, block,
         np.array([np.nan if v is None else v for v in trip]),
@@ -131,9 +144,9 @@ def _finish(p: _Prepared, res: LaneResult, cfg: SnapConfig) -> TraceMatch:
     conf = _confidence(res.scores, np.where(held, -1.0, offset), p.lane.sigma_m)
     snap_lon, snap_lat = to_lonlat(*p.route.xy_at(progress))
     kept = tuple(_hypotheses(res.final))
-    left, back = (None if np.isnan(v) else float(v) for v in res.trip.tolist())
+    trip = (None if np.isnan(v) else float(v) for v in res.trip.tolist())
     runs = (bool(on[-1]), int(far_run[-1]), int(near_run[-1]))
-    last = MatchState(float(p.t[-1]), kept, *runs, left, back)
+    last = MatchState(float(p.t[-1]), kept, *runs, *trip)
     return TraceMatch(progress, snap_lon, snap_lat, offset, on, conf, last)
 
 

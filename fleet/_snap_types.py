@@ -52,6 +52,10 @@ class SnapConfig:
     #: comes back, passes bid by their distance from where it first left.
     rejoin_memory_s: float = 120.0
 
+    def __post_init__(self) -> None:
+        if self.max_hypotheses < 1:
+            raise ValueError("max_hypotheses must be at least 1")
+
 
 @dataclass(frozen=True, slots=True)
 class Hypothesis:
@@ -74,9 +78,16 @@ class MatchState:
     on_route: bool
     far_run: int = 0
     near_run: int = 0
-    #: Progress where the truck last left its route, and when it last came back.
+    #: Progress where the truck last left its route, when it last came back, and when
+    #: it last came back from a trip elsewhere (``_snap_core.excursion``).
     left_m: float | None = None
     back_t_s: float | None = None
+    rejoined_t_s: float | None = None
+
+    @property
+    def trip(self) -> tuple[float | None, float | None, float | None]:
+        """(left_m, back_t_s, rejoined_t_s)."""
+        return self.left_m, self.back_t_s, self.rejoined_t_s
 
     @property
     def progress_m(self) -> float | None:

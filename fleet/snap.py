@@ -29,7 +29,8 @@ along the route: from the ``off_after_fixes``-th far fix its hypotheses are park
 it left instead of dead-reckoned, and when it comes back after ``rejoin_after_fixes``
 or more, every pass bids by its distance from that departure point. The point survives
 brief returns (driving along part of its own route on the way), so the state carries it
-(``left_m``, ``back_t_s``); see :func:`fleet._snap_core.leg` and ``excursion``.
+(``left_m``, ``back_t_s``, ``rejoined_t_s``); see :func:`fleet._snap_core.leg` and
+``excursion``.
 
 Live matching calls :func:`fleet._snap_core.next_hyps` once per fix on the candidates
 in the reachable measure window. Batch matching (:func:`match_traces`) finds every
@@ -50,6 +51,7 @@ import numpy.typing as npt
 from fleet._snap_core import (
     MIN_DT_S,
     Hyp,
+    approaching,
     excursion,
     first_parked,
     flags,
@@ -114,19 +116,20 @@ class Matcher:
         speed = _speed(speed_mps, cfg)
         prior = None if state is None else (state.on_route, state.far_run, state.near_run)
         kind = leg(near, prior, cfg)
-        left, back = (None, None) if state is None else (state.left_m, state.back_t_s)
-        origin = jump_origin(kind, t_s, left, back, cfg)
+        trip = (None, None, None) if state is None else state.trip
+        origin = jump_origin(kind, t_s, trip[0], trip[1], cfg)
         kept = next_hyps(
-            hyps, window, everywhere, t_s, sigma, speed, near, route.length_m, cfg, kind, origin
-        )
-        left, back = excursion(kind, first_parked(kind, prior, cfg), hyps, t_s, left, back, cfg)
+            hyps, window, everywhere, t_s, sigma, speed, near, route.length_m, cfg, kind,
+            origin, approaching(kind, t_s, origin, trip[2], cfg),
+        )  # fmt: skip
+        trip = excursion(kind, first_parked(kind, prior, cfg), hyps, t_s, trip, cfg)
         on, far_run, near_run, conf = flags(kept, near, prior, sigma, cfg)
         progress = kept[0][0] if kept else 0.0
         held = not kept or kept[0][5] < 0.0
         offset = float(route.distance_m(px, py)[0]) if held else kept[0][5]
         lon_s, lat_s = to_lonlat(*route.xy_at_scalar(progress))
         kept_h = tuple(_as_hypothesis(h) for h in kept)
-        new_state = MatchState(t_s, kept_h, on, far_run, near_run, left, back)
+        new_state = MatchState(t_s, kept_h, on, far_run, near_run, *trip)
         result = SnapResult(route.route_id, progress, float(lon_s), float(lat_s), offset, on, conf)
         return new_state, result
 

@@ -357,9 +357,11 @@ def test_many_traces_in_lockstep_give_the_live_answers(rows):
 
 def lockstep(routes, fixes):
     """``match_traces`` with the lockstep kept down to the last lane (a handful of test
-    traces would otherwise run one by one, which is faster for so few)."""
+    traces would otherwise run one by one, which is faster for so few), its rows laid out
+    a few steps at a time so that lanes finish within a chunk."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_snap_batch, "LOCKSTEP_MIN_LANES", 2)
+        mp.setattr(_snap_batch, "_CHUNK_STEPS", 7)
         return match_traces(routes, fixes)
 
 
@@ -481,3 +483,42 @@ def test_a_truck_lost_by_every_hypothesis_is_found_again():
     _, results = run(street, np.arange(1.0, 30.0), lon, lat, state=state)
     err = np.abs(np.array([r.progress_m for r in results]) - truth)
     assert np.all(err[5:] < 30.0)
+
+
+def test_a_truck_that_reaches_its_route_soon_after_leaving_resumes_where_it_left():
+    """Four far fixes after leaving (a truck counts as off its route after three) it
+    reaches another street of its route and drives 200 m along it, on to a dump and back
+    the same way: that crossing neither moves where it left nor keeps it there."""
+    route = make_route([(0, 0), (1000, 0), (1000, -300), (0, -300), (0, 0), (1000, 0)])
+    away = [(400.0, 0.0), (400.0, -300.0), (200.0, -300.0), (200.0, -1000.0)]
+    t, x, y, speeds, truth, back_at = drive_with_excursion(route, 400.0, away)
+    matcher, state, results, lefts = Matcher(route), None, [], []
+    lon, lat = to_lonlat(x, y)
+    for k in range(len(t)):
+        fix = (float(t[k]), float(lon[k]), float(lat[k]), float(speeds[k]), 15.0)
+        state, res = matcher.step(state, *fix)
+        results.append(res)
+        lefts.append(state.left_m)
+    # Where it left is dead-reckoned a fix or two on (no heading says it turned off).
+    assert all(left is None or abs(left - 400.0) < 100.0 for left in lefts)
+    err = np.array([r.progress_m for r in results]) - truth
+    assert np.all(np.abs(err[back_at + 3 :]) < 40.0)
+
+
+def test_trucks_on_trips_off_their_routes_give_the_live_answers_in_lockstep(block_twice):
+    """Departures, crossings and returns of several trucks at once, through the lockstep
+    and through its per-lane tail: the answers and states of the live step loop."""
+    aways = (
+        [(150.0, 200.0), (150.0, 800.0)],
+        [(150.0, 200.0), (150.0, 500.0), (600.0, 500.0), (600.0, -10.0), (900.0, -10.0)],
+        [(150.0, 200.0), (150.0, 0.0), (300.0, 0.0), (700.0, -400.0)],
+    )
+    fixes = []
+    for k, away in enumerate(aways):
+        t, x, y, speeds, _, _ = drive_with_excursion(block_twice, 650.0, away, t_step=3.0 + k)
+        rng = np.random.default_rng(k)
+        lon, lat = to_lonlat(x + rng.normal(0, 15, len(x)), y + rng.normal(0, 15, len(y)))
+        fixes.append(TraceFixes(t, lon, lat, speeds, np.full(len(t), 15.0)))
+    routes = [block_twice] * len(fixes)
+    for tr, batch in zip(fixes, lockstep(routes, fixes), strict=True):
+        assert_same_as_live(block_twice, tr, batch)
