@@ -346,8 +346,9 @@ def _select(options: FloatArray, rounds: int, cfg: SnapConfig) -> FloatArray:
             # one holds and there is one within the floor (``_snap_core._prune``).
             held = options[D] < 0.0
             only = np.logical_and.reduce(held.reshape(-1)[picks[:r]], axis=0)
-            only &= ((sa >= (top - cfg.prune_cost)[:, None]) & ~held).any(1)
-            np.copyto(work, NEG, where=held & only[:, None])
+            if np.count_nonzero(only):
+                only &= ((sa >= (top - cfg.prune_cost)[:, None]) & ~held).any(1)
+                np.copyto(work, NEG, where=held & only[:, None])
         at = picks[r] = row + work.argmax(1)
         best[r] = flat_w[at]
     slot = (best >= top - cfg.prune_cost) & (top > NEG)
