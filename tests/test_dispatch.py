@@ -93,3 +93,43 @@ def test_history_exports_each_format(dispatcher: FlaskClient) -> None:
         dispatcher.get("/api/v1/dispatch/history/KP-01?date=yesterday").get_json()["field"]
         == "date"
     )
+
+
+def test_live_rows_of_changed_routes_are_the_full_tables_rows(
+    app: Flask, client: FlaskClient, device: str
+) -> None:
+    """The coverage event carries the rows of the routes that changed, computed for those
+    routes only: they are the whole table's rows, a serviced bin included."""
+    from datetime import timedelta
+
+    from fleet.api.dispatch import route_rows
+
+    reference = get_runtime(app).reference.get()
+    route = reference.routes["KP-01"]
+    day = datetime.now(reference.tz).date() - timedelta(days=1)
+    while not route.shift.runs_on(day):
+        day -= timedelta(days=1)
+    stop = min(
+        (b for b in reference.bins.values() if b.route_id == "KP-01" and b.status == "installed"),
+        key=lambda b: b.progress_m,
+    )
+    start, _ = route.shift.window(day, reference.tz)
+    at = [stop.progress_m - 60 + 6 * k for k in range(10)] + [stop.progress_m] * 20
+    lon, lat = reference.network()["KP-01"].lonlat_at(at)
+    fixes = [
+        {
+            "time": (start + timedelta(seconds=2 * k)).isoformat(),
+            "lat": float(lat[k]),
+            "lon": float(lon[k]),
+            "speed_mps": 3.0 if k < 10 else 0.0,
+        }
+        for k in range(len(at))
+    ]
+    auth = {"Authorization": f"Bearer {device}"}
+    response = client.post("/api/v1/pings", json=fixes, headers=auth)
+    assert response.status_code == 200
+    with app.app_context():
+        full = {r["route_id"]: r for r in route_rows(reference, day)}
+        some = route_rows(reference, day, {"KP-01", "KP-02"})
+    assert some == [full["KP-01"], full["KP-02"]]
+    assert some[0]["bins_serviced"] == 1

@@ -60,7 +60,7 @@ def route_rows(
     now = datetime.now(UTC)
     config = reference.config
     with runtime.db.read() as session:
-        report = coverage_store.coverage_day(session, reference, day, now).report
+        report = coverage_store.coverage_day(session, reference, day, now, only).report
         devices = session.scalars(select(Device).where(Device.enabled.is_(True))).all()
     contact: dict[str, tuple[Any, Any]] = {}
     for d in devices:

@@ -30,17 +30,34 @@ class DayCoverage:
     serviced_at: dict[str, datetime]
 
 
-def coverage_day(session: Session, reference: Reference, day: date, now: datetime) -> DayCoverage:
-    """The day's report as of ``now``, with when each serviced bin was serviced."""
+def coverage_day(
+    session: Session,
+    reference: Reference,
+    day: date,
+    now: datetime,
+    only: set[str] | None = None,
+) -> DayCoverage:
+    """The day's report as of ``now``, with when each serviced bin was serviced.
+
+    ``only`` limits it to those routes (their bins, whoever visited them): the
+    dashboard's live rows, sent each second for the routes that changed, need no more,
+    and a whole day of every route's visits costs a read of thousands of rows.
+    """
     routes = [
         RouteSchedule(r.route_id, r.shift.days, r.shift.start, r.shift.end, r.kecamatan, r.length_m)
         for r in reference.routes.values()
+        if only is None or r.route_id in only
     ]
-    bins = [BinInfo(b.bin_id, b.route_id, b.kecamatan, b.status) for b in reference.bins.values()]
-    visits = _visits(session, day)
+    bins = [
+        BinInfo(b.bin_id, b.route_id, b.kecamatan, b.status)
+        for b in reference.bins.values()
+        if only is None or b.route_id in only
+    ]
+    visits = _visits(session, day, None if only is None else [b.bin_id for b in bins])
     driven: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for row in driven_on(session, day):
-        driven[row.route_id] += [(a, b) for a, b in row.driven]
+        if only is None or row.route_id in only:
+            driven[row.route_id] += [(a, b) for a, b in row.driven]
     trucks = {r.truck_id: r.route_id for r in reference.routes.values() if r.truck_id}
     report = build_report(
         day, routes, bins, visits, now.timestamp(), truck_routes=trucks, driven_intervals=driven
@@ -53,9 +70,11 @@ def coverage_day(session: Session, reference: Reference, day: date, now: datetim
     return DayCoverage(report, serviced)
 
 
-def _visits(session: Session, day: date) -> list[Visit]:
-    rows = session.scalars(select(BinVisit).where(BinVisit.service_date == day))
-    return [visit_from_row(r) for r in rows]
+def _visits(session: Session, day: date, bin_ids: list[str] | None = None) -> list[Visit]:
+    query = select(BinVisit).where(BinVisit.service_date == day)
+    if bin_ids is not None:
+        query = query.where(BinVisit.bin_id.in_(bin_ids))
+    return [visit_from_row(r) for r in session.scalars(query)]
 
 
 def _counts(counts: CoverageCounts, **keys: Any) -> dict[str, Any]:
