@@ -3,8 +3,9 @@
 Private to :mod:`fleet.snap`. Why lockstep: one fix costs the matcher a few dozen
 float operations on a handful of hypotheses, ~10 us in Python; in NumPy it is ~100
 calls of ~1 us each whatever the array size. So step ``k`` advances the ``k``-th fix of
-every trace ("lane") together, with arrays over (lanes x candidates x hypotheses),
-padded, and the per-call cost is shared by all lanes.
+every trace ("lane") together, with arrays over (candidates x hypotheses) for the real
+candidates of all lanes and (lanes x options) for the choice, and the per-call cost is
+shared by all lanes.
 
 Why the answers are bitwise those of the live loop: every value is computed with the
 same IEEE operations in the same order as :mod:`fleet._snap_core` (elementwise only,
@@ -13,11 +14,12 @@ best hypothesis per candidate, the stable sort by score, greedy pruning) are tak
 with ``argmax``, which returns the first of equal maxima exactly as those loops keep
 the first. Tests compare both on random traces.
 
-The step itself is :mod:`fleet._snap_step`; this module lays lanes out as (steps,
-lanes) arrays, feeds the step and collects per-fix results. Layout: a lane's
-hypotheses are a (6, lanes, H) block of fields progress, speed,
-score, time, updates and matched offset (-1 if the fix was held); an empty slot has
-score -inf, and so does a padded candidate (offset +inf), so neither is ever chosen.
+The step itself is :mod:`fleet._snap_step`; this module lays lanes out step by step,
+feeds the step and collects per-fix results, and carries each lane's trip off its
+route (``_snap_core.excursion``). Layout: a lane's hypotheses are a (6, lanes, H) block
+of fields progress, speed, score, time, updates and matched offset (-1 if the fix was
+held); an empty slot has score -inf, and so does a padded option, so neither is ever
+chosen.
 """
 
 from __future__ import annotations
