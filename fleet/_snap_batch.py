@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet import _snap_step
-from fleet._snap_core import ON, Hyp, approaching, excursion, jump_origin, next_hyps
+from fleet._snap_core import ON, Hyp, next_hyps
 from fleet._snap_core import REJOINS as REJOINED
 from fleet._snap_core import RETURNS as RETURNED
 from fleet._snap_step import (
@@ -320,13 +320,9 @@ def _alone(
     for k, (t, sig, spd, near, leg, first) in enumerate(rows, start):
         lo, hi = bounds[k - start], bounds[k - start + 1]
         found = (cm[lo:hi], cd[lo:hi])
-        origin = jump_origin(leg, t, now[0], now[1], cfg)
-        prior = hyps
-        hyps = next_hyps(
-            hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg, leg,
-            origin, approaching(leg, t, origin, now[2], cfg),
-        )  # fmt: skip
-        now = excursion(leg, first, prior, t, now, cfg)
+        hyps, now = next_hyps(
+            hyps, found, _known(found), t, sig, spd, near, lane.length_m, cfg, leg, first, now
+        )
         if hyps:
             best_m[k], best_d[k] = hyps[0][0], hyps[0][5]
             scores[k, : len(hyps)] = [h[2] for h in hyps]

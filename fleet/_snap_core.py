@@ -31,6 +31,8 @@ ON, PARKED, RETURNS, REJOINS = 0, 1, 2, 3
 # A hypothesis in the inner loop: (progress_m, speed_mps, score, t_s, updates, offset_m);
 # offset_m is the matched candidate's distance for this fix, or -1.0 if the fix was held.
 Hyp = tuple[float, float, float, float, int, float]
+#: A truck's trip off its route (:func:`excursion`): (left_m, back_t, rejoined_t).
+Trip = tuple[float | None, float | None, float | None]
 
 
 @lru_cache(maxsize=4096)
@@ -260,20 +262,22 @@ def next_hyps(
     length_m: float,
     cfg: SnapConfig,
     leg: int = 0,
-    origin: float | None = None,
-    approach: bool = False,
-) -> list[Hyp]:
+    first: bool = False,
+    trip: Trip = (None, None, None),
+) -> tuple[list[Hyp], Trip]:
     """One Viterbi step: track through reachable candidates, else re-acquire anywhere.
+    Returns the kept hypotheses and the truck's ``trip`` after the fix (:func:`excursion`).
 
     ``near`` says the fix lies within the off-route distance of the route; ``leg``
     (:func:`leg`) whether it is one of a run of far fixes long enough to mean the truck
-    left the route (``PARKED``), or the first near one after such a run (``RETURNS``,
-    or ``REJOINS`` after a long one). A far fix alone is held with the clock stopped, so
-    that the truck's progress is dead-reckoned over the glitch once a fix places it
-    again. ``origin``: where to measure re-acquisition jumps from, if not the best
-    hypothesis (:func:`jump_origin`); ``approach``: the truck is coming back from a trip
-    elsewhere (:func:`approaching`).
+    left the route (``PARKED``, ``first`` of such a run), or the first near one after
+    such a run (``RETURNS``, or ``REJOINS`` after a long one). A far fix alone is held
+    with the clock stopped, so that the truck's progress is dead-reckoned over the glitch
+    once a fix places it again. While the truck comes back, re-acquisitions measure from
+    where it left (:func:`jump_origin`), and on its way back from a trip elsewhere
+    (:func:`approaching`) a hypothesis that keeps failing to place fixes is parked.
     """
+    origin = jump_origin(leg, t, trip[0], trip[1], cfg)
     new = _advance(hyps, *window, t, sigma, speed, length_m, cfg) if hyps else None
     if leg == REJOINS:
         # Back from elsewhere, or from a run of far fixes: the filter may still place it
@@ -287,13 +291,15 @@ def next_hyps(
         # The best guess could not place the last fix either, although the route was
         # right there: it may have lost the truck, so let every pass bid again.
         new.extend(_seed(hyps, *everywhere(), t, sigma, speed, cfg, cfg.jump_cost, origin))
+    after = excursion(leg, first, hyps, t, trip, cfg)
     if not (new or hyps):
-        return []
+        return [], after
     if leg != ON:
-        return _prune(new, hyps, lambda h: _parked(h, t, cfg), cfg)
+        return _prune(new, hyps, lambda h: _parked(h, t, cfg), cfg), after
     if near:
-        return _prune(new, hyps, lambda h: _held(h, t, speed, length_m, cfg, approach), cfg)
-    return _prune(new, hyps, lambda h: _held(h, t, -1.0, length_m, cfg), cfg)
+        back = approaching(leg, t, origin, trip[2], cfg)
+        return _prune(new, hyps, lambda h: _held(h, t, speed, length_m, cfg, back), cfg), after
+    return _prune(new, hyps, lambda h: _held(h, t, -1.0, length_m, cfg), cfg), after
 
 
 def gates(sigma: float, cfg: SnapConfig) -> tuple[float, float]:
@@ -333,9 +339,9 @@ def excursion(
     first: bool,
     hyps: Sequence[Hyp],
     t: float,
-    trip: tuple[float | None, float | None, float | None],
+    trip: Trip,
     cfg: SnapConfig,
-) -> tuple[float | None, float | None, float | None]:
+) -> Trip:
     """The ``trip`` (left_m, back_t, rejoined_t) after a fix: where the truck last left
     its route, when it last came back, and when it last came back from elsewhere.
 

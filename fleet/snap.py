@@ -51,13 +51,10 @@ import numpy.typing as npt
 from fleet._snap_core import (
     MIN_DT_S,
     Hyp,
-    approaching,
-    excursion,
     first_parked,
     flags,
     gates,
     is_near,
-    jump_origin,
     leg,
     next_hyps,
 )  # fmt: skip
@@ -116,13 +113,10 @@ class Matcher:
         speed = _speed(speed_mps, cfg)
         prior = None if state is None else (state.on_route, state.far_run, state.near_run)
         kind = leg(near, prior, cfg)
-        trip = (None, None, None) if state is None else state.trip
-        origin = jump_origin(kind, t_s, trip[0], trip[1], cfg)
-        kept = next_hyps(
+        kept, trip = next_hyps(
             hyps, window, everywhere, t_s, sigma, speed, near, route.length_m, cfg, kind,
-            origin, approaching(kind, t_s, origin, trip[2], cfg),
+            first_parked(kind, prior, cfg), (None, None, None) if state is None else state.trip,
         )  # fmt: skip
-        trip = excursion(kind, first_parked(kind, prior, cfg), hyps, t_s, trip, cfg)
         on, far_run, near_run, conf = flags(kept, near, prior, sigma, cfg)
         progress = kept[0][0] if kept else 0.0
         held = not kept or kept[0][5] < 0.0
